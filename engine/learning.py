@@ -1,0 +1,212 @@
+"""Learning without surrogate gradients: ``spatial``, ``traces`` and ``bptt`` (the reference).
+
+The only non-exact derivative anywhere is the straight-through identity across encode-decode
+(see :mod:`engine.network`). ``spatial`` and ``traces`` learn online: the state is cut from the
+graph at every step, so memory does not grow with the number of steps; ``bptt`` keeps the whole
+sequence's graph and is the oracle that ``traces`` must equal on a two-layer network.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+
+from .errors import DivergenceError
+from .losses import LOSSES, step_loss, step_weights
+from .network import Network, NetworkState, StepOutput
+from .simulate import SimResult, detach_state, run
+from .traces import init_traces, local_jacobians, trace_gradients, update_traces
+
+MODES = ("spatial", "traces", "bptt")
+
+
+class Learner:
+    """Accumulates ∂L/∂θ over a sequence, step by step (see :func:`engine.simulate.run`).
+
+    Args:
+        net: the network (its parameters are read, never written).
+        mode: ``"spatial"``, ``"traces"`` or ``"bptt"``.
+        loss: ``"mse"`` (targets [T, B, N_out] signals) or ``"ce"`` (labels [B] or [T, B]).
+        warmup_ms: no loss during the first ``warmup_ms`` of a sequence.
+        update_every: call ``on_update(grads)`` every this many steps (online modes);
+            ``None``: once per sequence, at the end.
+        on_update: receives the accumulated gradients {name: tensor}; they are zeroed after.
+    """
+
+    def __init__(self, net: Network, mode: str = "traces", loss: str = "mse", warmup_ms: float = 0.0,
+                 update_every: int | None = None,
+                 on_update: Callable[[dict[str, torch.Tensor]], None] | None = None):
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES} (got {mode!r})")
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES} (got {loss!r})")
+        if warmup_ms < 0:
+            raise ValueError(f"warmup_ms must be >= 0 (got {warmup_ms})")
+        if update_every is not None and (not isinstance(update_every, int) or update_every < 1):
+            raise ValueError(f"update_every must be an integer >= 1 or None (got {update_every!r})")
+        if update_every is not None and mode == "bptt":
+            raise ValueError("update_every must be None in bptt mode (it updates once per sequence)")
+        self.net, self.mode, self.loss = net, mode, loss
+        self.warmup_ms, self.update_every, self.on_update = warmup_ms, update_every, on_update
+        self.params = dict(net.named_parameters())
+        self.grads: dict[str, torch.Tensor] = {}
+
+    # ------------------------------------------------------------------ run protocol
+    def begin(self, n_steps: int, batch: int) -> None:
+        self.weights = step_weights(n_steps, self.net.dt_ms, self.warmup_ms)
+        self.grads = {k: torch.zeros_like(p) for k, p in self.params.items()}
+        self.traces: dict[int, dict[str, torch.Tensor]] = {}
+        self.total_loss = 0.0
+        self.bptt_loss: torch.Tensor | None = None
+        self.steps_since_update = 0
+
+    def prepare(self, state: NetworkState) -> NetworkState:
+        return state if self.mode == "bptt" else detach_state(state)
+
+    def observe(self, t: int, out: StepOutput, target_t: torch.Tensor | None) -> None:
+        if target_t is None:
+            raise ValueError("targets are required for learning")
+        w_t = self.weights[t]
+        loss_t = step_loss(self.loss, out.layers[-1].x, target_t) * w_t
+        value = float(loss_t.detach())
+        if value != value or value in (float("inf"), float("-inf")):
+            raise DivergenceError(t, value)
+        self.total_loss += value
+        if self.mode == "bptt":
+            if self.net._grad_hooks:
+                self._tap_bptt_grads(t, out)
+            self.bptt_loss = loss_t if self.bptt_loss is None else self.bptt_loss + loss_t
+            return
+        step_grads = self._online_step(out, loss_t, w_t > 0)
+        for k, g in step_grads.items():
+            self.grads[k] += g
+        if self.net._grad_hooks:
+            self.net._call_grad_hooks(t, step_grads)
+        self.steps_since_update += 1
+        if self.update_every is not None and self.steps_since_update >= self.update_every:
+            self._flush()
+
+    def finish(self) -> float:
+        if self.mode == "bptt" and self.bptt_loss is not None:
+            names = list(self.params)
+            grads = torch.autograd.grad(self.bptt_loss, [self.params[n] for n in names],
+                                        allow_unused=True)
+            for n, g in zip(names, grads):
+                if g is not None:
+                    self.grads[n] += g
+            self.bptt_loss = None
+        if self.steps_since_update or self.mode == "bptt":
+            self._flush()
+        return self.total_loss
+
+    # ------------------------------------------------------------------ internals
+    def _flush(self) -> None:
+        if self.on_update is not None:
+            self.on_update(self.grads)
+            self.grads = {k: torch.zeros_like(p) for k, p in self.params.items()}
+        self.steps_since_update = 0
+
+    def _online_step(self, out: StepOutput, loss_t: torch.Tensor, has_loss: bool) -> dict:
+        """∂L(t)/∂θ: back-propagation through this step, plus trace terms (traces mode)."""
+        layers = self.net.layers
+        hidden = range(len(layers) - 1) if self.mode == "traces" else range(0)
+        for l in hidden:  # traces advance every step, loss or not
+            jac = local_jacobians(layers[l], out.layers[l])
+            if l not in self.traces:
+                self.traces[l] = init_traces(jac, layers[l + 1].spec.n_buckets)
+            alpha_next = layers[l + 1].alpha(self.net.dt_ms).detach()
+            self.traces[l] = update_traces(self.traces[l], jac, alpha_next)
+        if not has_loss or not loss_t.requires_grad:
+            return {}
+        names = list(self.params)
+        buckets = [out.layers[l + 1].buckets for l in hidden if out.layers[l + 1].buckets.requires_grad]
+        grads = torch.autograd.grad(loss_t, [self.params[n] for n in names] + buckets,
+                                    allow_unused=True)
+        step_grads = {n: g for n, g in zip(names, grads[:len(names)]) if g is not None}
+        for l, g_buckets in zip(hidden, grads[len(names):]):
+            if g_buckets is None:
+                continue
+            for pname, g in trace_gradients(self.traces[l], g_buckets).items():
+                key = f"layers.{l}.{pname}"
+                step_grads[key] = step_grads[key] + g if key in step_grads else g
+        return step_grads
+
+    def _tap_bptt_grads(self, t: int, out: StepOutput) -> None:
+        """Per-step weight-gradient contributions in bptt, from hooks on this step's W_eff."""
+        for l, (layer, step) in enumerate(zip(self.net.layers, out.layers)):
+            if not step.w_eff.requires_grad:
+                continue
+
+            def hook(g_eff, l=l, layer=layer):
+                v = layer.bucket_weight.detach()
+                v3 = v.unsqueeze(1) if v.dim() == 2 else v
+                g_w = (g_eff * v3).sum(-1)
+                g_v = g_eff * layer.weight.detach().unsqueeze(-1)
+                g_v = g_v.sum(1) if v.dim() == 2 else g_v
+                self.net._call_grad_hooks(t, {f"layers.{l}.weight": g_w,
+                                              f"layers.{l}.bucket_weight": g_v})
+            step.w_eff.register_hook(hook)
+
+
+def gradients(net: Network, inputs: torch.Tensor, targets: torch.Tensor, mode: str = "traces",
+              loss: str = "mse", warmup_ms: float = 0.0) -> dict[str, torch.Tensor]:
+    """∂L/∂θ summed over the sequence, for every parameter name; the network is unchanged.
+
+    Shape: inputs [T, B, n_in]; targets [T, B, n_out] (mse) or [B] / [T, B] labels (ce).
+    """
+    learner = Learner(net, mode, loss, warmup_ms)
+    run(net, inputs, learner=learner, targets=targets, keep="none")
+    return {k: g.detach().clone() for k, g in learner.grads.items()}
+
+
+class Trainer:
+    """Online training of a :class:`Network` with a torch optimizer.
+
+    Args:
+        mode, loss, warmup_ms: as in :class:`Learner`.
+        lr: learning rate of Adam (or SGD with ``optimizer="sgd"``).
+        update_every: optimizer step every this many time steps; ``None`` once per sequence.
+    """
+
+    def __init__(self, net: Network, mode: str = "traces", loss: str = "mse", lr: float = 1e-2,
+                 optimizer: str = "adam", update_every: int | None = None, warmup_ms: float = 0.0):
+        if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
+            raise ValueError(f"lr must be a finite number > 0 (got {lr!r})")
+        if optimizer not in ("adam", "sgd"):
+            raise ValueError(f"optimizer must be 'adam' or 'sgd' (got {optimizer!r})")
+        self.net = net
+        opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
+        self.optimizer = opt_cls(net.parameters(), lr=lr)
+        self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply)
+        self.n_updates = 0
+
+    @property
+    def mode(self) -> str:
+        return self.learner.mode
+
+    def set_lr(self, lr: float) -> None:
+        if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
+            raise ValueError(f"lr must be a finite number > 0 (got {lr!r})")
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def train_sequence(self, inputs: torch.Tensor, targets: torch.Tensor, keep: str = "output") -> SimResult:
+        """Simulate one batch of sequences, learning online; returns the run's recordings."""
+        return run(self.net, inputs, learner=self.learner, targets=targets, keep=keep)
+
+    def _apply(self, grads: dict[str, torch.Tensor]) -> None:
+        params = dict(self.net.named_parameters())
+        for name, g in grads.items():
+            if not torch.isfinite(g).all():
+                raise DivergenceError(-1, float("nan"), what=f"gradient of {name}")
+        saved = {n: p.detach().clone() for n, p in params.items()}
+        for name, p in params.items():
+            p.grad = grads[name].clone()
+        self.optimizer.step()
+        self.optimizer.zero_grad(set_to_none=True)
+        if not all(torch.isfinite(p).all() for p in params.values()):
+            with torch.no_grad():
+                for n, p in params.items():
+                    p.copy_(saved[n])
+            raise DivergenceError(-1, float("nan"), what="parameter after the optimizer step")
+        self.n_updates += 1

@@ -1,0 +1,30 @@
+"""Per-step losses, scaled so that a sequence's loss is a time average: L = Σ_t w_t · ℓ(t),
+w_t = dt / (duration − warm-up) after the warm-up, 0 before. Halving dt doubles the steps and
+halves w_t, so the sequence's gradient does not grow when dt shrinks."""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+LOSSES = ("mse", "ce")
+
+
+def step_weights(n_steps: int, dt_ms: float, warmup_ms: float = 0.0) -> list[float]:
+    """w_t for every step: 0 during the warm-up, then dt / (remaining duration)."""
+    warm = min(int(round(warmup_ms / dt_ms)), n_steps - 1)
+    w = dt_ms / ((n_steps - warm) * dt_ms)
+    return [0.0] * warm + [w] * (n_steps - warm)
+
+
+def step_loss(kind: str, x_out: torch.Tensor, target_t: torch.Tensor) -> torch.Tensor:
+    """ℓ(t) of one step.
+
+    ``"mse"``: Σ_j (x_j − target_j)², averaged over the batch (x is the readout's pre-ReLU
+    signal; target [B, N_out] the target signal). ``"ce"``: cross-entropy of the logits x
+    [B, N_out] against labels [B].
+    """
+    if kind == "mse":
+        return ((x_out - target_t) ** 2).sum(-1).mean()
+    if kind == "ce":
+        return F.cross_entropy(x_out, target_t)
+    raise ValueError(f"loss must be one of {LOSSES} (got {kind!r})")

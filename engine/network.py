@@ -1,0 +1,205 @@
+"""A feed-forward SpikingGamma network: one step of every layer, state explicit and returned.
+
+One step, layer l (input spikes → buckets → signal → sigma-delta spikes → next buckets):
+
+    ŷ_l(t)      = gamma_step(drive, ŷ_l(t−1), α_l)          input layer, drive = h · s_in(t)
+    x_l, y_l    = neuron_signal(ŷ_l(t), W_l, b_l), ReLU(x_l)
+    s_l, ϑ_l, ê = encoder_step(y_l, ..., α_{l+1,0})
+    ŷ_{l+1}(t)  = with_first(ê(t) [straight-through to y_l], ŷ_{l+1}(t−1), α_{l+1})
+
+The straight-through estimate is the only non-exact derivative: forward ŷ^0 = ê, backward
+∂ŷ^0/∂y = 1. With ``coding="rate"`` the receivers see y itself (ŷ^0 = y).
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Callable, NamedTuple
+
+import torch
+from torch import nn
+from torch.utils.hooks import RemovableHandle
+
+from .buckets import gamma_step, with_first
+from .config import NetworkConfig
+from .encoder import EncoderState, encoder_step, init_encoder_state
+from .layer import GammaLayer
+from .neuron import effective_weight, neuron_signal
+from .units import alpha_from_tau
+
+
+class LayerState(NamedTuple):
+    """State of layer l: its input buckets [B, N_in, K] and its output encoder ([B, N_out] each)."""
+
+    buckets: torch.Tensor
+    encoder: EncoderState
+
+
+class NetworkState(NamedTuple):
+    layers: tuple[LayerState, ...]
+    input_encoder: EncoderState | None  # analog inputs only
+
+
+class LayerStep(NamedTuple):
+    """What layer l computed at one step (shapes [B, N_in, K] for buckets, [B, N_out] else)."""
+
+    buckets: torch.Tensor
+    x: torch.Tensor
+    y: torch.Tensor
+    spikes: torch.Tensor
+    threshold: torch.Tensor
+    estimate: torch.Tensor
+    w_eff: torch.Tensor  # [N_out, N_in, K], this step's use of the weights (for gradient taps)
+
+
+class StepOutput(NamedTuple):
+    layers: tuple[LayerStep, ...]
+    input_spikes: torch.Tensor  # [B, N_in] (the encoded spikes for analog inputs)
+
+
+class _StraightThrough(torch.autograd.Function):
+    """Forward: the spike-built estimate. Backward: the identity to the signal y."""
+
+    @staticmethod
+    def forward(ctx, estimate, signal):
+        return estimate.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, grad
+
+
+def straight_through(estimate: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
+    """ŷ^0 with value ``estimate`` and derivative 1 with respect to ``signal``."""
+    if not signal.requires_grad:
+        return estimate
+    return _StraightThrough.apply(estimate, signal)
+
+
+class Network(nn.Module):
+    """A feed-forward SpikingGamma network built from a :class:`NetworkConfig`.
+
+    Example:
+        >>> net = Network(NetworkConfig(sizes=(3, 4, 2)), seed=0)
+        >>> state = net.init_state(batch_size=1)
+        >>> out, state = net.step(torch.zeros(1, 3), state)
+        >>> out.layers[-1].spikes.shape
+        torch.Size([1, 2])
+    """
+
+    def __init__(self, cfg: NetworkConfig, seed: int = 0):
+        super().__init__()
+        if not isinstance(cfg, NetworkConfig):
+            raise ValueError(f"cfg must be a NetworkConfig (got {type(cfg).__name__})")
+        self.cfg = cfg
+        gen = torch.Generator().manual_seed(int(seed))
+        self.layers = nn.ModuleList(GammaLayer(spec, cfg, gen) for spec in cfg.layers)
+        self._step_hooks: OrderedDict[int, Callable] = OrderedDict()
+        self._grad_hooks: OrderedDict[int, Callable] = OrderedDict()
+        self.to(torch.device(cfg.device))
+
+    # ----------------------------------------------------------------- configuration
+    @property
+    def dt_ms(self) -> float:
+        return self.cfg.dt_ms
+
+    def set_dt(self, dt_ms: float) -> None:
+        """Simulate at a new time step from now on; all parameters are in ms and stay valid."""
+        self.cfg = self.cfg.replace(dt_ms=dt_ms)
+
+    def set_threshold(self, threshold) -> None:
+        """Change the sigma-delta thresholds ϑ₀ (one value or one per layer)."""
+        self.cfg = self.cfg.replace(threshold=threshold)
+
+    @property
+    def device(self) -> torch.device:
+        return self.layers[0].weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.layers[0].weight.dtype
+
+    def init_state(self, batch_size: int) -> NetworkState:
+        """All buckets and estimates zero (ŷ(0) = 0)."""
+        kw = dict(dtype=self.dtype, device=self.device)
+        layers = tuple(
+            LayerState(torch.zeros(batch_size, s.n_in, s.n_buckets, **kw),
+                       init_encoder_state(batch_size, s.n_out, **kw))
+            for s in self.cfg.layers)
+        inp = (init_encoder_state(batch_size, self.cfg.sizes[0], **kw)
+               if self.cfg.input_encoding == "analog" else None)
+        return NetworkState(layers, inp)
+
+    # ----------------------------------------------------------------- one step
+    def step(self, input_t: torch.Tensor, state: NetworkState) -> tuple[StepOutput, NetworkState]:
+        """Advance every layer by one step of ``dt_ms``.
+
+        Shape: input_t [B, N_in] (event counts, or signals for analog input) → per layer
+        spikes/signals [B, N_l].
+        """
+        cfg, dt = self.cfg, self.cfg.dt_ms
+        alphas = [layer.alpha(dt) for layer in self.layers]
+        alpha_theta = alpha_from_tau(dt, cfg.adaptation_ms) if cfg.adaptive_threshold else None
+        if state.input_encoder is not None:
+            s_in, theta_in, input_encoder = encoder_step(
+                input_t, state.input_encoder, alphas[0][0], cfg.input_threshold, None)
+            buckets = with_first(input_encoder.estimate, state.layers[0].buckets, alphas[0])
+        else:
+            s_in, input_encoder = input_t, None
+            buckets = gamma_step(cfg.input_height * input_t, state.layers[0].buckets, alphas[0])
+        steps, new_layers = [], []
+        n_layers = len(self.layers)
+        for l, layer in enumerate(self.layers):
+            last = l == n_layers - 1
+            w_eff = effective_weight(layer.weight, layer.bucket_weight)
+            x = neuron_signal(buckets, w_eff, layer.bias)
+            enc_prev = state.layers[l].encoder
+            if last and cfg.readout == "linear":
+                y, spikes = x, torch.zeros_like(x.detach())
+                threshold, encoder = enc_prev.theta_dyn + cfg.layers[l].threshold, enc_prev
+                estimate = x.detach()
+            else:
+                y = torch.relu(x)
+                alpha_enc = alphas[l + 1][0] if not last else alphas[l][0]
+                spikes, threshold, encoder = encoder_step(
+                    y, enc_prev, alpha_enc, cfg.layers[l].threshold, alpha_theta, cfg.adaptation_gain)
+                estimate = encoder.estimate
+            steps.append(LayerStep(buckets, x, y, spikes, threshold, estimate, w_eff))
+            new_layers.append(LayerState(buckets, encoder))
+            if not last:
+                first = y if cfg.coding == "rate" else straight_through(estimate, y)
+                buckets = with_first(first, state.layers[l + 1].buckets, alphas[l + 1])
+        return StepOutput(tuple(steps), s_in), NetworkState(tuple(new_layers), input_encoder)
+
+    # ----------------------------------------------------------------- taps
+    def register_step_hook(self, hook: Callable[[int, StepOutput], None]) -> RemovableHandle:
+        """Call ``hook(t, step_output)`` after every simulated step; observers must not write."""
+        handle = RemovableHandle(self._step_hooks)
+        self._step_hooks[handle.id] = hook
+        return handle
+
+    def _call_step_hooks(self, t: int, out: StepOutput) -> None:
+        for hook in list(self._step_hooks.values()):
+            hook(t, out)
+
+    def register_grad_hook(self, hook: Callable[[int, dict], None]) -> RemovableHandle:
+        """Call ``hook(t, {param name: per-step gradient contribution})`` while learning."""
+        handle = RemovableHandle(self._grad_hooks)
+        self._grad_hooks[handle.id] = hook
+        return handle
+
+    def _call_grad_hooks(self, t: int, grads: dict) -> None:
+        for hook in list(self._grad_hooks.values()):
+            hook(t, grads)
+
+    # ----------------------------------------------------------------- persistence
+    def save(self, path) -> None:
+        """State dict plus config, loadable with :meth:`load`."""
+        torch.save({"config": self.cfg.to_dict(), "state_dict": self.state_dict()}, path)
+
+    @classmethod
+    def load(cls, path, map_location="cpu") -> "Network":
+        blob = torch.load(path, map_location=map_location, weights_only=True)
+        cfg = NetworkConfig.from_dict(blob["config"]).replace(device=str(map_location))
+        net = cls(cfg)
+        net.load_state_dict(blob["state_dict"])
+        return net

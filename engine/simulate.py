@@ -1,0 +1,140 @@
+"""The engine's only loop over time. Everything else is one step."""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from .network import Network, NetworkState, StepOutput
+
+
+class SimResult(NamedTuple):
+    """Per-layer recordings of a run, time-major.
+
+    spikes, signals (y) and preacts (x): one [T, B, N_l] tensor per layer (empty tuples when not
+    kept); spike_counts: one [N_l] tensor per layer (summed over time and batch); loss: the summed
+    per-step loss of a learning run (0.0 otherwise); state: the final :class:`NetworkState`.
+    """
+
+    spikes: tuple[torch.Tensor, ...]
+    signals: tuple[torch.Tensor, ...]
+    preacts: tuple[torch.Tensor, ...]
+    input_spikes: torch.Tensor | None
+    spike_counts: tuple[torch.Tensor, ...]
+    loss: float
+    state: NetworkState
+    dt_ms: float
+
+    @property
+    def duration_ms(self) -> float:
+        return self.spikes[0].shape[0] * self.dt_ms if self.spikes else float("nan")
+
+    def spikes_per_neuron_per_s(self, layer: int | None = None, batch_size: int = 1) -> float:
+        """Mean rate (Hz) of one layer, or of all spiking layers together when ``layer`` is None."""
+        n_steps = self.spikes[0].shape[0] if self.spikes else 0
+        counts = self.spike_counts if layer is None else (self.spike_counts[layer],)
+        total = sum(float(c.sum()) for c in counts)
+        neurons = sum(c.numel() for c in counts)
+        seconds = n_steps * self.dt_ms / 1000.0 * batch_size
+        return total / max(neurons, 1) / seconds if seconds > 0 else 0.0
+
+
+def check_inputs(net: Network, inputs: torch.Tensor) -> None:
+    """Raise ValueError unless inputs is a finite [T, B, n_in] tensor."""
+    n_in = net.cfg.sizes[0]
+    if not isinstance(inputs, torch.Tensor):
+        raise ValueError(f"inputs must be a torch.Tensor of shape [T, B, {n_in}] (got {type(inputs).__name__})")
+    if inputs.dim() != 3 or inputs.shape[2] != n_in or inputs.shape[0] < 1 or inputs.shape[1] < 1:
+        raise ValueError(f"inputs must have shape [T, B, {n_in}] = [steps, batch, n_in] "
+                         f"(got {list(inputs.shape)})")
+    if not torch.isfinite(inputs).all():
+        raise ValueError("inputs must be finite (found NaN or infinite values)")
+
+
+def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None,
+        learner=None, targets: torch.Tensor | None = None, keep: str = "all") -> SimResult:
+    """Simulate ``net`` over ``inputs``, optionally learning online at every step.
+
+    Args:
+        inputs: [T, B, n_in] spike counts (or signals for analog input).
+        state: start state (zeros when None).
+        learner: an object with ``begin(n_steps, batch)``, ``prepare(state)``,
+            ``observe(t, out, target_t)`` and ``finish()`` (see :mod:`engine.learning`).
+        targets: [T, B, ...] per-step targets, or [B] one label per sequence.
+        keep: ``"all"`` layers' spikes/signals, ``"output"`` layer only, or ``"none"``.
+    """
+    check_inputs(net, inputs)
+    inputs = inputs.to(device=net.device, dtype=net.dtype)
+    n_steps, batch = inputs.shape[:2]
+    if state is None:
+        state = net.init_state(batch)
+    n_layers = len(net.layers)
+    kept = range(n_layers) if keep == "all" else ([n_layers - 1] if keep == "output" else [])
+    spikes = {l: [] for l in kept}
+    signals = {l: [] for l in kept}
+    preacts = {l: [] for l in kept}
+    in_spikes = [] if keep == "all" else None
+    counts = [torch.zeros(s.n_out, device=net.device, dtype=net.dtype) for s in net.cfg.layers]
+    # [T, B, ...] targets are per step; [B] labels hold for the whole sequence
+    per_step_targets = targets is not None and targets.dim() >= 2
+    if per_step_targets and targets.shape[0] != n_steps:
+        raise ValueError(f"targets must have shape [T={n_steps}, B, ...] or [B] (got {list(targets.shape)})")
+    target_steps = targets.unbind(0) if per_step_targets else None
+    if learner is not None:
+        learner.begin(n_steps, batch)
+    grad_ctx = torch.enable_grad() if learner is not None else torch.no_grad()
+    with grad_ctx:
+        for t, input_t in enumerate(inputs.unbind(0)):
+            if learner is not None:
+                state = learner.prepare(state)
+            out, state = net.step(input_t, state)
+            if net._step_hooks:
+                net._call_step_hooks(t, out)
+            if learner is not None:
+                learner.observe(t, out, target_steps[t] if per_step_targets else targets)
+            for l, layer_out in enumerate(out.layers):
+                counts[l] += layer_out.spikes.detach().sum(0)
+                if l in spikes:
+                    spikes[l].append(layer_out.spikes.detach())
+                    signals[l].append(layer_out.y.detach())
+                    preacts[l].append(layer_out.x.detach())
+            if in_spikes is not None:
+                in_spikes.append(out.input_spikes.detach())
+    loss = learner.finish() if learner is not None else 0.0
+    stack = lambda d: tuple(torch.stack(d[l]) for l in kept)  # noqa: E731  [T, B, N_l] each
+    return SimResult(stack(spikes), stack(signals), stack(preacts),
+                     torch.stack(in_spikes) if in_spikes is not None else None,
+                     tuple(counts), float(loss),
+                     _detach_state(state), net.dt_ms)
+
+
+def _detach_state(state: NetworkState) -> NetworkState:
+    return type(state)(*[_detach_tree(s) for s in state])
+
+
+def _detach_tree(obj):
+    if isinstance(obj, torch.Tensor):
+        return obj.detach()
+    if obj is None:
+        return None
+    if isinstance(obj, tuple):
+        items = [_detach_tree(o) for o in obj]
+        return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)
+    return obj
+
+
+def detach_state(state: NetworkState) -> NetworkState:
+    """The same state cut from any autograd graph."""
+    return _detach_state(state)
+
+
+def simulate(net: Network, inputs: torch.Tensor, state: NetworkState | None = None,
+             keep: str = "all") -> SimResult:
+    """Run ``net`` over ``inputs`` [T, B, n_in] without learning; see :func:`run`.
+
+    Example:
+        >>> net = Network(NetworkConfig(sizes=(2, 3, 1)))
+        >>> simulate(net, torch.zeros(10, 1, 2)).spikes[-1].shape
+        torch.Size([10, 1, 1])
+    """
+    return run(net, inputs, state=state, keep=keep)

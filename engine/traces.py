@@ -1,0 +1,62 @@
+"""Eligibility traces of a hidden layer's parameters through the receiving layer's buckets.
+
+For a parameter θ of hidden layer l (rows belong to neuron i), with α_k the receiving
+layer's bucket decays (MODEL.md §3):
+
+    e^0(t) = ∂y_i(t)/∂θ_i                                   (local, closed form below)
+    e^k(t) = α_k · e^k(t−1) + (1 − α_k) · e^{k−1}(t−1)       k ≥ 1 (same recursion as buckets)
+    ∂L(t)/∂θ_i = Σ_k g_ik(t) · e_i^k(t),   g_ik(t) = ∂L(t)/∂ŷ_i^k(t) (receiving buckets)
+
+The k = 0 term is what back-propagation through the current step gives (``spatial`` mode);
+``traces`` adds the k ≥ 1 terms. Local derivatives, with gate = 1[x_i > 0]:
+
+    ∂y_i/∂w_im = gate · Σ_k v^k ŷ_m^k ;  ∂y_i/∂v_i^k = gate · Σ_m w_im ŷ_m^k ;
+    ∂y_i/∂v_im^k = gate · w_im ŷ_m^k ;   ∂y_i/∂b_i = gate
+"""
+from __future__ import annotations
+
+import torch
+
+from .buckets import with_first
+from .layer import GammaLayer
+from .network import LayerStep
+
+
+def local_jacobians(layer: GammaLayer, step: LayerStep) -> dict[str, torch.Tensor]:
+    """e^0 for each trainable row parameter. Shapes: weight [B, N, M], bucket_weight [B, N, K]
+    or [B, N, M, K], bias [B, N]."""
+    gate = (step.x.detach() > 0).to(step.x.dtype)  # [B, N]
+    yb = step.buckets.detach()  # [B, M, K]
+    w, v = layer.weight.detach(), layer.bucket_weight.detach()
+    if v.dim() == 2:
+        dw = torch.einsum("bmk,nk->bnm", yb, v)
+        dv = torch.einsum("bmk,nm->bnk", yb, w) * gate.unsqueeze(-1)
+    else:
+        dw = torch.einsum("bmk,nmk->bnm", yb, v)
+        dv = w[None, :, :, None] * yb[:, None, :, :] * gate[:, :, None, None]  # [B, N, M, K]
+    out = {"weight": dw * gate.unsqueeze(-1), "bucket_weight": dv}
+    if layer.bias is not None:
+        out["bias"] = gate
+    return out
+
+
+def init_traces(jacobians: dict[str, torch.Tensor], n_buckets_next: int) -> dict[str, torch.Tensor]:
+    """Zero traces with a trailing axis of the receiving layer's K. Shape: [..., K_next]."""
+    return {k: j.new_zeros(*j.shape, n_buckets_next) for k, j in jacobians.items()}
+
+
+def update_traces(traces: dict[str, torch.Tensor], jacobians: dict[str, torch.Tensor],
+                  alpha_next: torch.Tensor) -> dict[str, torch.Tensor]:
+    """e(t) = with_first(e^0(t), e(t−1), α_next): the bucket recursion applied to traces."""
+    return {k: with_first(jacobians[k], traces[k], alpha_next) for k in traces}
+
+
+def trace_gradients(traces: dict[str, torch.Tensor], g: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Σ_b Σ_{k≥1} g[b, i, k] · e[b, i, ..., k] for each parameter. g: [B, N, K_next]."""
+    g_hi = g[..., 1:]  # [B, N, K'-1]
+    out = {}
+    for name, e in traces.items():
+        b, n = e.shape[:2]
+        flat = e[..., 1:].reshape(b, n, -1, e.shape[-1] - 1)  # [B, N, R, K'-1]
+        out[name] = torch.einsum("bnk,bnrk->nr", g_hi, flat).reshape(e.shape[1:-1])
+    return out
