@@ -83,24 +83,30 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     if learner is not None:
         learner.begin(n_steps, batch)
     grad_ctx = torch.enable_grad() if learner is not None else torch.no_grad()
-    with grad_ctx:
-        for t, input_t in enumerate(inputs.unbind(0)):
-            if learner is not None:
-                state = learner.prepare(state)
-            out, state = net.step(input_t, state)
-            if net._step_hooks:
-                net._call_step_hooks(t, out)
-            if learner is not None:
-                learner.observe(t, out, target_steps[t] if per_step_targets else targets)
-            for l, layer_out in enumerate(out.layers):
-                counts[l] += layer_out.spikes.detach().sum(0)
-                if l in spikes:
-                    spikes[l].append(layer_out.spikes.detach())
-                    signals[l].append(layer_out.y.detach())
-                    preacts[l].append(layer_out.x.detach())
-            if in_spikes is not None:
-                in_spikes.append(out.input_spikes.detach())
-    loss = learner.finish() if learner is not None else 0.0
+    # decaying buckets and traces reach subnormal floats, which are ~100x slower on CPUs
+    flush = torch.set_flush_denormal(True)
+    try:
+        with grad_ctx:
+            for t, input_t in enumerate(inputs.unbind(0)):
+                if learner is not None:
+                    state = learner.prepare(state)
+                out, state = net.step(input_t, state)
+                if net._step_hooks:
+                    net._call_step_hooks(t, out)
+                if learner is not None:
+                    learner.observe(t, out, target_steps[t] if per_step_targets else targets)
+                for l, layer_out in enumerate(out.layers):
+                    counts[l] += layer_out.spikes.detach().sum(0)
+                    if l in spikes:
+                        spikes[l].append(layer_out.spikes.detach())
+                        signals[l].append(layer_out.y.detach())
+                        preacts[l].append(layer_out.x.detach())
+                if in_spikes is not None:
+                    in_spikes.append(out.input_spikes.detach())
+        loss = learner.finish() if learner is not None else 0.0
+    finally:
+        if flush:
+            torch.set_flush_denormal(False)
     stack = lambda d: tuple(torch.stack(d[l]) for l in kept)  # noqa: E731  [T, B, N_l] each
     return SimResult(stack(spikes), stack(signals), stack(preacts),
                      torch.stack(in_spikes) if in_spikes is not None else None,

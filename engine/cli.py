@@ -1,0 +1,112 @@
+"""Command line: ``spikinggamma train|serve|bench|sweep``."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .errors import DivergenceError
+    from .experiment import Experiment
+    from .learning import MODES
+    from .memory import PeakMemory
+
+    if args.mode not in MODES:
+        raise ValueError(f"--mode must be one of {MODES}")
+    overrides = {}
+    if args.tau_ms is not None:
+        overrides["tau_ms"] = args.tau_ms
+    if args.n_buckets is not None:
+        overrides["n_buckets"] = args.n_buckets
+    if args.bucket_weights is not None:
+        overrides["bucket_weights"] = args.bucket_weights
+    if args.adaptive_threshold:
+        overrides["adaptive_threshold"] = True
+    overrides["device"] = args.device
+    start = time.perf_counter()
+    ex = Experiment(args.task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
+                    **overrides)
+    bar = None
+    if not args.json:
+        from tqdm import tqdm
+        bar = tqdm(total=args.epochs, desc=f"{args.task} dt={args.dt_ms} ms {args.mode}",
+                   file=sys.stderr)
+    try:
+        with PeakMemory(args.device) as mem:
+            for _ in range(args.epochs):
+                row = ex.run_epoch()
+                if bar is not None:
+                    bar.set_postfix(loss=f"{row['loss']:.4g}",
+                                    **{ex.task.score_name: f"{row[ex.task.score_name]:.3g}"})
+                    bar.update()
+            metrics = ex.evaluate()
+    except DivergenceError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 3
+    finally:
+        if bar is not None:
+            bar.close()
+    out = {"task": args.task, "dt_ms": args.dt_ms, "mode": args.mode, "epochs": args.epochs,
+           "seed": args.seed, "final_loss": ex.history[-1]["loss"] if ex.history else None,
+           **metrics, "peak_memory_mb": round(mem.total_peak_mb, 1),
+           "training_memory_mb": round(mem.peak_mb, 1),
+           "wall_s": round(time.perf_counter() - start, 2)}
+    if args.save:
+        ex.net.save(args.save)
+        out["saved"] = args.save
+    if args.json:
+        print(json.dumps(out))
+    else:
+        for k, v in out.items():
+            print(f"{k:>26}: {v}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="spikinggamma", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    tr = sub.add_parser("train", help="train a SpikingGamma network on a task")
+    tr.add_argument("--task", default="pattern", choices=["pattern", "coincidence"])
+    tr.add_argument("--dt-ms", type=float, default=1.0, help="time step (ms)")
+    tr.add_argument("--mode", default="traces", help="spatial | traces | bptt")
+    tr.add_argument("--epochs", type=int, default=300)
+    tr.add_argument("--seed", type=int, default=0)
+    tr.add_argument("--lr", type=float, default=1e-2)
+    tr.add_argument("--tau-ms", type=float, default=None, help="bucket time constant (ms)")
+    tr.add_argument("--n-buckets", type=int, default=None, help="buckets K")
+    tr.add_argument("--bucket-weights", choices=["neuron", "synapse"], default=None)
+    tr.add_argument("--adaptive-threshold", action="store_true")
+    tr.add_argument("--device", default="cpu")
+    tr.add_argument("--save", default=None, help="write the trained model (state dict + config)")
+    tr.add_argument("--json", action="store_true", help="print one JSON object on stdout")
+    tr.set_defaults(func=_train)
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions():
+    """Sub-commands of the workbench and the benchmarks, when those packages are importable."""
+    found = []
+    for module, attr in (("workbench.cli", "register"), ("engine.bench.cli", "register")):
+        try:
+            mod = __import__(module, fromlist=[attr])
+        except ImportError:
+            continue
+        found.append(getattr(mod, attr))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except ValueError as err:
+        parser.exit(2, f"error: {err}\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""A training run of a task: network + trainer + task, advanced one epoch at a time.
+
+The CLI and the workbench both drive this object; the workbench changes dt, thresholds and the
+learning rate between epochs and training continues at the new setting.
+"""
+from __future__ import annotations
+
+import time
+
+import torch
+
+from .learning import Trainer
+from .network import Network
+from .tasks import make_task
+
+
+class Experiment:
+    """Train ``task`` with a fresh network.
+
+    Args:
+        task: a task object or name (``"pattern"``, ``"coincidence"``).
+        dt_ms, mode, lr, seed: the run's settings; ``config_overrides`` go to the task's
+            ``network_config``; ``update_every`` as in :class:`engine.Trainer`.
+    """
+
+    def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float = 1e-2,
+                 seed: int = 0, update_every: int | None = None, **config_overrides):
+        self.task = make_task(task) if isinstance(task, str) else task
+        torch.manual_seed(seed)
+        self.cfg = self.task.network_config(dt_ms, **config_overrides)
+        self.net = Network(self.cfg, seed=seed)
+        self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr,
+                               update_every=update_every, warmup_ms=self.task.warmup_ms)
+        self.epoch_index = 0
+        self.history: list[dict] = []
+        self.last_result = None
+        self.last_batch = None
+
+    def set_dt(self, dt_ms: float) -> None:
+        """Train at a new resolution from the next epoch on (parameters are in ms)."""
+        self.net.set_dt(dt_ms)
+        self.cfg = self.net.cfg
+
+    def run_epoch(self) -> dict:
+        """One training sequence (one batch); returns its loss and the task's metric."""
+        start = time.perf_counter()
+        inputs, targets = self.task.batch(self.net, self.epoch_index)
+        result = self.trainer.train_sequence(inputs, targets, keep="all")
+        if self.task.loss == "ce":
+            metrics = self.task.metrics(result, targets)
+        else:
+            metrics = self.task.metrics(result)
+        row = {"epoch": self.epoch_index, "dt_ms": self.net.dt_ms, "loss": result.loss,
+               **metrics, "spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(
+                   batch_size=inputs.shape[1]),
+               "wall_s": time.perf_counter() - start}
+        self.last_result, self.last_batch = result, (inputs, targets)
+        self.history.append(row)
+        self.epoch_index += 1
+        return row
+
+    def evaluate(self) -> dict:
+        return self.task.evaluate(self.net)

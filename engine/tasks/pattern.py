@@ -1,0 +1,109 @@
+"""`pattern`: learn a precise output spike pattern from frozen random input spike trains."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from ..config import NetworkConfig, check_positive
+from ..network import Network
+from ..simulate import SimResult
+from ..units import alpha_from_tau
+from .spiketrains import bin_times, match_spikes, poisson_times, spike_times_ms, van_rossum
+
+
+@dataclass(frozen=True)
+class PatternTask:
+    """Frozen Poisson inputs (``n_inputs`` channels at ``rate_hz`` for ``duration_ms``) and
+    ``n_outputs`` neurons, each with ``n_targets`` target spike times (ms).
+
+    The loss is the squared error between the readout's pre-ReLU signal x and the target spike
+    train decoded by the bucket-0 kernel (height 2ϑ_out, decay τ of the output encoder), times dt.
+    """
+
+    n_inputs: int = 50
+    n_hidden: int = 50
+    n_outputs: int = 1
+    n_targets: int = 3
+    rate_hz: float = 10.0
+    duration_ms: float = 500.0
+    seed: int = 0
+    tolerance_ms: float = 2.0
+    name: str = "pattern"
+    loss: str = "mse"
+    warmup_ms: float = 0.0
+
+    def __post_init__(self):
+        for f in ("n_inputs", "n_hidden", "n_targets"):
+            check_positive(f, getattr(self, f), integer=True, minimum=1, inclusive=True)
+        if not isinstance(self.n_outputs, int) or not 1 <= self.n_outputs <= 5:
+            raise ValueError(f"n_outputs must be an integer from 1 to 5 (got {self.n_outputs!r})")
+        check_positive("rate_hz", self.rate_hz)
+        check_positive("duration_ms", self.duration_ms, minimum=50.0, inclusive=True)
+
+    def network_config(self, dt_ms: float = 1.0, **overrides) -> NetworkConfig:
+        """Defaults that learn: τ = 5 ms, K = 4, first layer scaled up (gain 10), output ϑ = 0.5."""
+        kw = dict(sizes=(self.n_inputs, self.n_hidden, self.n_outputs), dt_ms=dt_ms, tau_ms=5.0,
+                  n_buckets=4, threshold=(0.1, 0.5), weight_gain=(10.0, 1.0))
+        kw.update(overrides)
+        return NetworkConfig(**kw)
+
+    # ------------------------------------------------------------------ data
+    def input_times(self) -> list[torch.Tensor]:
+        gen = torch.Generator().manual_seed(self.seed)
+        return poisson_times(self.n_inputs, self.rate_hz, self.duration_ms, gen)
+
+    def target_times(self) -> list[torch.Tensor]:
+        """Target spike times per output (ms): spread over the sequence, ≥ 30 ms apart."""
+        gen = torch.Generator().manual_seed(self.seed + 7919)
+        lo, hi = 50.0, self.duration_ms - 30.0
+        out = []
+        for _ in range(self.n_outputs):
+            slots = torch.linspace(lo, hi, self.n_targets + 1, dtype=torch.float64)
+            jitter = torch.rand(self.n_targets, generator=gen, dtype=torch.float64)
+            width = (slots[1] - slots[0]) - 30.0
+            out.append(torch.round((slots[:-1] + jitter * max(width, 0.0)) * 10) / 10)
+        return out
+
+    def batch(self, net: Network, epoch: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+        """(inputs [T, 1, n_in], target signal [T, 1, n_out]) at the network's dt."""
+        dt = net.dt_ms
+        inputs = bin_times(self.input_times(), dt, self.duration_ms).unsqueeze(1)
+        spikes = bin_times(self.target_times(), dt, self.duration_ms)  # [T, n_out]
+        out_layer = net.layers[-1]
+        alpha = float(alpha_from_tau(dt, float(out_layer.tau_ms[0].detach())))
+        height = 2 * net.cfg.layers[-1].threshold
+        signal, level = [], torch.zeros(self.n_outputs)
+        for s in spikes.unbind(0):
+            level = alpha * level + height * s
+            signal.append(level)
+        return inputs, torch.stack(signal).unsqueeze(1)
+
+    def target_spikes(self, dt_ms: float) -> torch.Tensor:
+        return bin_times(self.target_times(), dt_ms, self.duration_ms)
+
+    # ------------------------------------------------------------------ metrics
+    def metrics(self, result: SimResult) -> dict:
+        out = result.spikes[-1][:, 0]  # [T, n_out]
+        outs = spike_times_ms(out, result.dt_ms)
+        targets = self.target_times()
+        matched = sum(match_spikes(o, t, self.tolerance_ms) for o, t in zip(outs, targets))
+        n_target = sum(t.numel() for t in targets)
+        n_out = int(out.sum())
+        return {
+            "van_rossum": sum(van_rossum(o, t) for o, t in zip(outs, targets)) / len(targets),
+            "matched_fraction": matched / n_target,
+            "spurious_spikes": n_out - matched,
+            "output_spikes": n_out,
+            "target_spikes": n_target,
+        }
+
+    def evaluate(self, net: Network) -> dict:
+        from ..simulate import simulate
+        inputs, _ = self.batch(net)
+        result = simulate(net, inputs)
+        return {**self.metrics(result), "spikes_per_neuron_per_s": result.spikes_per_neuron_per_s()}
+
+    @property
+    def score_name(self) -> str:
+        return "matched_fraction"
