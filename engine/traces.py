@@ -29,10 +29,10 @@ def local_jacobians(layer: GammaLayer, step: LayerStep) -> dict[str, torch.Tenso
     yb = step.buckets.detach()  # [B, M, K]
     w, v = layer.weight.detach(), layer.bucket_weight.detach()
     if v.dim() == 2:
-        dw = torch.einsum("bmk,nk->bnm", yb, v)
-        dv = torch.einsum("bmk,nm->bnk", yb, w) * gate.unsqueeze(-1)
+        dw = (yb @ v.T).transpose(1, 2)  # [B, N, M]
+        dv = (w @ yb) * gate.unsqueeze(-1)  # [B, N, K]
     else:
-        dw = torch.einsum("bmk,nmk->bnm", yb, v)
+        dw = (yb.unsqueeze(1) * v).sum(-1)  # [B, N, M]
         dv = w[None, :, :, None] * yb[:, None, :, :] * gate[:, :, None, None]  # [B, N, M, K]
     out = {"weight": dw * gate.unsqueeze(-1), "bucket_weight": dv}
     if layer.bias is not None:

@@ -1,0 +1,1 @@
+"""Benchmarks and sweeps: memory, resolution, accuracy (see BENCHMARKS.md)."""

@@ -1,0 +1,97 @@
+"""Benchmark ``memory``: peak training memory and time per step vs the number of steps.
+
+The same 500 ms sequence at finer and finer dt (T = 500 ms / dt); one training step (one
+sequence, forward + gradient + Adam update) per point, each point in a fresh subprocess so that
+RSS readings of one point do not leak into the next. Network: 64 → 128 → 10, batch 8, Poisson
+inputs at 20 Hz, per-step cross-entropy, one thread.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+DURATION_MS = 500.0
+SIZES = (64, 128, 10)
+BATCH = 8
+KINDS = ("sg-spatial", "sg-traces", "sg-bptt", "lif-bptt", "lif-ottt", "snntorch")
+STEPS = {"quick": (250, 1000, 2000), "full": (1000, 2000, 5000, 10000, 20000)}
+
+
+def measure_point(kind: str, n_steps: int) -> dict:
+    """One point, in this process: memory above the level before training, and time."""
+    import time
+
+    import torch
+
+    from ..memory import PeakMemory
+    from .models import BenchModel
+    from .tasks import BenchTask
+
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    dt = DURATION_MS / n_steps
+    task = BenchTask("memory", SIZES[0], SIZES[-1], 0.0, BATCH, BATCH, BATCH)
+    model = BenchModel(kind, task, dt, hidden=SIZES[1:-1])
+    gen = torch.Generator().manual_seed(0)
+    rate = 20.0 * dt / 1000.0
+    warm_x = (torch.rand(20, BATCH, SIZES[0], generator=gen) < rate).float()
+    labels = torch.randint(SIZES[-1], (BATCH,), generator=gen)
+    model.train_batch(warm_x, labels)  # allocator and autograd warm-up
+    x = (torch.rand(n_steps, BATCH, SIZES[0], generator=gen) < rate).float()  # outside the probe
+    with PeakMemory() as mem:
+        start = time.perf_counter()
+        model.train_batch(x, labels)
+        wall = time.perf_counter() - start
+    return {"model": kind, "n_steps": n_steps, "dt_ms": dt, "training_memory_mb": round(mem.peak_mb, 2),
+            "peak_rss_mb": round(mem.total_peak_mb, 1), "s_per_sequence": round(wall, 3),
+            "us_per_step": round(wall / n_steps * 1e6, 1)}
+
+
+def _subprocess_point(kind: str, n_steps: int, timeout_s: float = 900) -> dict:
+    proc = subprocess.run([sys.executable, "-m", "engine.bench.memory", kind, str(n_steps)],
+                          capture_output=True, text=True, timeout=timeout_s)
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["failed"])[-1]
+        return {"model": kind, "n_steps": n_steps, "error": tail}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def run(quick: bool = True, kinds=KINDS, steps=None, log=print) -> tuple[list[dict], list[dict]]:
+    """All points (rows) and a summary per model (growth, time ratio to snnTorch)."""
+    from ..baselines import snntorch_peer
+    steps = steps or STEPS["quick" if quick else "full"]
+    rows = []
+    for kind in kinds:
+        if kind == "snntorch" and not snntorch_peer.available():
+            log("snntorch: not installed (pip install snntorch) - row skipped")
+            continue
+        for n in steps:
+            row = _subprocess_point(kind, n)
+            log(json.dumps(row))
+            rows.append(row)
+    return rows, summarize(rows)
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    ok = [r for r in rows if "error" not in r]
+    snn = {r["n_steps"]: r["us_per_step"] for r in ok if r["model"] == "snntorch"}
+    out = []
+    for kind in dict.fromkeys(r["model"] for r in ok):
+        pts = sorted((r for r in ok if r["model"] == kind), key=lambda r: r["n_steps"])
+        ref = next((p for p in pts if p["n_steps"] >= 1000), pts[0])
+        last = pts[-1]
+        growth = last["training_memory_mb"] - ref["training_memory_mb"]
+        ratios = [p["us_per_step"] / snn[p["n_steps"]] for p in pts if p["n_steps"] in snn]
+        out.append({"model": kind, "from_steps": ref["n_steps"], "to_steps": last["n_steps"],
+                    "mem_from_mb": ref["training_memory_mb"], "mem_to_mb": last["training_memory_mb"],
+                    "growth_mb": round(growth, 2),
+                    "growth_pct": round(100 * growth / max(ref["training_memory_mb"], 1e-9), 1),
+                    "mb_per_1000_steps": round(1000 * growth / max(last["n_steps"] - ref["n_steps"], 1), 2),
+                    "us_per_step_at_max": last["us_per_step"],
+                    "time_ratio_vs_snntorch": round(sum(ratios) / len(ratios), 2) if ratios else float("nan")})
+    return out
+
+
+if __name__ == "__main__":
+    print(json.dumps(measure_point(sys.argv[1], int(sys.argv[2]))))

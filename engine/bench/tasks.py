@@ -1,0 +1,127 @@
+"""Benchmark tasks behind one interface: training batches and a test set at any dt.
+
+Classification tasks: ``coincidence`` (synthetic), ``qtdb`` (per-step labels), ``fsdd``,
+``nmnist``, ``smnist`` (one label per sample). ``pattern`` (spike timing, mse) is special-cased by
+the resolution benchmark. Real data comes from :mod:`engine.data` (``data_dir`` or
+$SPIKINGGAMMA_DATA_DIR) and is cropped to ``crop_ms`` and subset to ``n_train``/``n_test``.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+CLASSIFICATION = ("coincidence", "qtdb", "fsdd", "nmnist", "smnist")
+
+
+@dataclass
+class BenchTask:
+    """One classification task. Shapes: inputs [T, B, n_in]; labels [B] or [T, B]."""
+
+    name: str
+    n_in: int
+    n_classes: int
+    warmup_ms: float
+    batch_size: int
+    n_train: int
+    n_test: int
+    crop_ms: float | None = None
+    train_ds: object = None
+    test_ds: object = None
+    synthetic: object = None
+    sg_overrides: dict = field(default_factory=dict)
+    lif_overrides: dict = field(default_factory=dict)
+
+    def _crop(self, x, y, dt_ms):
+        if self.crop_ms is None:
+            return x, y
+        n = max(1, int(round(self.crop_ms / dt_ms)))
+        return x[:n], (y[:n] if y.dim() >= 2 else y)
+
+    def train_batch(self, dt_ms: float, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Batch ``index`` of the (seeded, cycled) training order."""
+        if self.synthetic is not None:
+            return self.synthetic._batch(dt_ms, self.batch_size, 1 + index)
+        per_epoch = max(1, self.n_train // self.batch_size)
+        epoch, k = divmod(index, per_epoch)
+        order = torch.randperm(self.n_train, generator=torch.Generator().manual_seed(epoch))
+        idx = order[k * self.batch_size:(k + 1) * self.batch_size]
+        return self._crop(*self.train_ds.to_dense(idx, dt_ms), dt_ms)
+
+    def test_chunks(self, dt_ms: float, chunk: int = 50):
+        """The test set in chunks of ``chunk`` samples: yields (inputs, labels)."""
+        if self.synthetic is not None:
+            x, y = self.synthetic.test_set(dt_ms)
+            for a in range(0, x.shape[1], chunk):
+                yield x[:, a:a + chunk], y[a:a + chunk]
+            return
+        for a in range(0, self.n_test, chunk):
+            idx = range(a, min(a + chunk, self.n_test))
+            yield self._crop(*self.test_ds.to_dense(idx, dt_ms), dt_ms)
+
+    @property
+    def batches_per_epoch(self) -> int:
+        return 1 if self.synthetic is not None else max(1, self.n_train // self.batch_size)
+
+    def sg_config(self, dt_ms: float, hidden: tuple[int, ...], **extra):
+        """A SpikingGamma NetworkConfig: linear readout, per-step CE."""
+        from ..config import NetworkConfig
+        if self.synthetic is not None:
+            kw = dict(sizes=(self.n_in, *hidden, self.n_classes))
+            kw.update(self.sg_overrides)
+            kw.update(extra)
+            return self.synthetic.network_config(dt_ms, **kw)
+        n_layers = len(hidden) + 1
+        kw = dict(sizes=(self.n_in, *hidden, self.n_classes), dt_ms=dt_ms, tau_ms=5.0, n_buckets=4,
+                  threshold=(0.1,) * (n_layers - 1) + (0.5,), readout="linear",
+                  weight_gain=(3.0,) + (1.0,) * (n_layers - 1))
+        kw.update(self.sg_overrides)
+        kw.update(extra)
+        return NetworkConfig(**kw)
+
+    def lif_config(self, dt_ms: float, hidden: tuple[int, ...], **extra):
+        from ..baselines import LIFConfig
+        kw = dict(sizes=(self.n_in, *hidden, self.n_classes), dt_ms=dt_ms, tau_mem_ms=10.0,
+                  tau_out_ms=20.0, threshold=1.0, readout="integrator",
+                  weight_gain=(3.0,) + (1.0,) * len(hidden))
+        kw.update(self.lif_overrides)
+        kw.update(extra)
+        return LIFConfig(**kw)
+
+
+def make_task(name: str, quick: bool = True, data_dir=None, n_train: int | None = None,
+              n_test: int | None = None, crop_ms: float | None = None) -> BenchTask:
+    """Build a benchmark task; quick sizes are small subsets (see BENCHMARKS.md for both sizes)."""
+    if name == "coincidence":
+        from ..tasks import CoincidenceTask
+        syn = CoincidenceTask(batch_size=32, n_test=100 if quick else 200)
+        return BenchTask(name, 2 * syn.n_per_side, syn.n_classes, syn.warmup_ms, syn.batch_size,
+                         syn.batch_size, syn.n_test, synthetic=syn,
+                         lif_overrides=dict(weight_gain=(5.0, 1.0), tau_mem_ms=5.0))
+    from ..data import load
+    sizes = {  # (n_train, n_test, crop_ms, batch) quick / full
+        "qtdb": ((64, 32, 1000.0, 16), (320, 141, 2000.0, 32)),
+        "fsdd": ((200, 100, 800.0, 25), (2700, 300, 1000.0, 50)),
+        "nmnist": ((200, 100, None, 25), (1000, 100, None, 50)),
+        "smnist": ((200, 100, None, 25), (2000, 500, None, 50)),
+    }
+    if name not in sizes:
+        raise ValueError(f"task must be one of {('pattern',) + CLASSIFICATION} (got {name!r})")
+    q_train, q_test, q_crop, batch = sizes[name][0 if quick else 1]
+    opts = {"downsample": 2} if name == "nmnist" else {}
+    train_ds = load(name, data_dir=data_dir, split="train", **opts)
+    test_ds = load(name, data_dir=data_dir, split="test", **opts)
+    n_train = min(n_train or q_train, len(train_ds))
+    n_test = min(n_test or q_test, len(test_ds))
+    sg = {"qtdb": dict(tau_ms=20.0, n_buckets=4, weight_gain=(3.0, 1.0)),
+          "fsdd": dict(tau_ms=10.0, n_buckets=4, weight_gain=(2.0, 1.0)),
+          "nmnist": dict(tau_ms=10.0, n_buckets=4, weight_gain=(3.0, 1.0)),
+          "smnist": dict(tau_ms=20.0, n_buckets=6, weight_gain=(5.0, 1.0))}[name]
+    lif = {"qtdb": dict(tau_mem_ms=20.0, tau_out_ms=50.0, weight_gain=(3.0, 1.0)),
+           "fsdd": dict(tau_mem_ms=20.0, tau_out_ms=50.0, weight_gain=(3.0, 1.0)),
+           "nmnist": dict(tau_mem_ms=20.0, tau_out_ms=50.0, weight_gain=(3.0, 1.0)),
+           "smnist": dict(tau_mem_ms=20.0, tau_out_ms=100.0, weight_gain=(5.0, 1.0))}[name]
+    warm = {"qtdb": 0.0, "fsdd": 50.0, "nmnist": 20.0, "smnist": 50.0}[name]
+    return BenchTask(name, train_ds.n_channels, train_ds.n_classes, warm, batch, n_train, n_test,
+                     crop_ms if crop_ms is not None else q_crop, train_ds, test_ds,
+                     sg_overrides=sg, lif_overrides=lif)

@@ -1,0 +1,23 @@
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def data_dir() -> Path:
+    """Real data sets: $SPIKINGGAMMA_DATA_DIR, else ../shared/data beside the repository."""
+    return Path(os.environ.get("SPIKINGGAMMA_DATA_DIR", DEFAULT_DATA))
+
+
+def pytest_collection_modifyitems(config, items):
+    if torch.cuda.is_available():
+        return
+    skip = pytest.mark.skip(reason="no CUDA device present")
+    for item in items:
+        if "cuda" in item.keywords:
+            item.add_marker(skip)

@@ -1,0 +1,54 @@
+"""The workbench app: ``create_app(page)`` builds one page per session; ``serve`` runs a server.
+
+    python -m workbench.app            # or: spikinggamma serve --port 5006
+"""
+from __future__ import annotations
+
+import os
+
+ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
+
+
+def create_app(page: str = "trainer"):
+    """A fresh page ("trainer", "neuron" or "resolution") with its own model and plots."""
+    import holoviews as hv
+    import panel as pn
+
+    pn.extension(notifications=True)
+    hv.extension("bokeh", logo=False)
+    if page == "trainer":
+        from .pages.trainer import create_page
+    elif page == "neuron":
+        from .pages.neuron import create_page
+    elif page == "resolution":
+        from .pages.resolution import create_page
+    else:
+        raise ValueError(f"page must be 'trainer', 'neuron' or 'resolution' (got {page!r})")
+    return create_page()
+
+
+def apps() -> dict:
+    """{url slug: per-session factory} for ``pn.serve``."""
+    return {name: (lambda name=name: create_app(name)) for name in ("trainer", "neuron", "resolution")}
+
+
+def serve(address: str = "127.0.0.1", port: int = 5006, num_procs: int = 1, show: bool = False,
+          threaded: bool = False, start: bool = True):
+    """Serve all pages; "/" redirects to the Trainer. With ``threaded=True`` returns a
+    StoppableThread (call ``.stop()``), which is how the browser tests start it in-process."""
+    import panel as pn
+
+    return pn.serve(apps(), address=address, port=port, num_procs=num_procs, show=show,
+                    threaded=threaded, start=start, title="SpikingGamma Workbench",
+                    index=os.path.join(ASSETS, "index.html"),
+                    websocket_origin=[f"{address}:{port}", f"localhost:{port}"],
+                    print_url=False)
+
+
+def url(address: str = "127.0.0.1", port: int = 5006) -> str:
+    return f"http://{address}:{port}/trainer"
+
+
+if __name__ == "__main__":
+    print(f"SpikingGamma Workbench: {url()}")
+    serve()

@@ -1,0 +1,1 @@
+"""Thin Panel views: each module has ``create_page() -> template``, built once per session."""

@@ -1,0 +1,45 @@
+"""What every page shares: the template with its navigation, help text and download buttons."""
+from __future__ import annotations
+
+import io
+
+import panel as pn
+
+PAGES = {"trainer": "Trainer", "neuron": "Neuron lab", "resolution": "Resolution explorer"}
+ACCENT = "#7b2d8e"
+
+
+def template(page: str, sidebar: list, main: list):
+    """A FastListTemplate titled for ``page`` with links to the other pages on top of the sidebar."""
+    links = " · ".join(f"**{title}**" if key == page else f"[{title}](./{key})"
+                       for key, title in PAGES.items())
+    nav = pn.pane.Markdown(links, css_classes=["wb-nav"], margin=(0, 10))
+    return pn.template.FastListTemplate(
+        title=f"SpikingGamma Workbench · {PAGES[page]}", sidebar=[nav, *sidebar], main=main,
+        accent=ACCENT, sidebar_width=330, main_layout=None, theme_toggle=False,
+        font="Helvetica, Arial, sans-serif", font_url="")
+
+
+def help_text(text: str) -> pn.pane.Markdown:
+    """A short explanation placed under a control (what it is, its unit)."""
+    return pn.pane.Markdown(text, styles={"font-size": "0.8em", "color": "#666"},
+                            margin=(-12, 10, 4, 12))
+
+
+def download(label: str, filename: str, make_bytes, css: str) -> pn.widgets.FileDownload:
+    """A FileDownload whose content is built when clicked (``make_bytes() -> bytes``)."""
+    def callback():
+        return io.BytesIO(make_bytes())
+    return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
+                                   button_type="primary", button_style="outline",
+                                   css_classes=[css], embed=False, sizing_mode="stretch_width")
+
+
+def live_plot(figure, pipe_data=None):
+    """A DynamicMap fed by a Pipe: ``pipe.send(snapshot)`` redraws ``figure(snapshot)`` in place."""
+    import holoviews as hv
+    from holoviews.streams import Pipe
+
+    pipe = Pipe(data=pipe_data if pipe_data is not None else {})
+    dmap = hv.DynamicMap(lambda data: figure(data or {}), streams=[pipe])
+    return pipe, pn.pane.HoloViews(dmap, backend="bokeh", linked_axes=False)

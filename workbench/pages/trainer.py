@@ -1,0 +1,152 @@
+"""Trainer page (landing page): settings, transport, live plots and downloads of one run."""
+from __future__ import annotations
+
+import panel as pn
+
+from .. import plots
+from ..trainer_model import URL_KEYS, TrainerModel
+from .common import download, help_text, live_plot, template
+
+POLL_MS = 150
+
+HELP = {
+    "preset": "Task: `pattern` learns 3 precise output spikes; `coincidence` learns delays "
+              "(interaural time difference). Restarts.",
+    "dt_ms": "Simulation time step in ms (0.05–5). Applies live: training continues at the new "
+             "resolution; all parameters are in ms.",
+    "tau_ms": "Time constant τ of each gamma bucket (ms). Applies live (τ is carried over).",
+    "n_buckets": "Number K of gamma buckets per input; mean delay of bucket k ≈ (k+1)·τ. "
+                 "**Changing K restarts the network.**",
+    "threshold_hidden": "Sigma-delta threshold ϑ of the hidden layer (signal units); "
+                        "a spike carries 2ϑ. Applies live.",
+    "threshold_out": "Output threshold ϑ (signal units). Applies live.",
+    "adaptive_threshold": "ϑ rises by 0.5·ϑ per spike and decays with 15 ms: fewer spikes.",
+    "bucket_weights": "Bucket weights v per neuron (one delay kernel per neuron) or per synapse "
+                      "(one per synapse). Restarts.",
+    "mode": "`spatial`: gradient through the current step only; `traces`: eligibility traces "
+            "(exact for one hidden layer, slower). Restarts.",
+    "lr": "Adam learning rate (one update per sequence). Applies live.",
+    "n_hidden": "Hidden neurons. Restarts.",
+    "seed": "Seed of weights and task data. Restarts.",
+    "speed": "At most this many epochs per second (20 = as fast as the CPU allows).",
+}
+
+WIDGETS = {
+    "dt_ms": dict(type=pn.widgets.FloatSlider, start=0.05, end=5.0, step=0.05, name="dt (ms)"),
+    "tau_ms": dict(type=pn.widgets.FloatSlider, start=0.5, end=20.0, step=0.5, name="τ (ms)"),
+    "n_buckets": dict(type=pn.widgets.IntSlider, start=1, end=8, name="buckets K"),
+    "threshold_hidden": dict(type=pn.widgets.FloatSlider, start=0.01, end=1.0, step=0.01,
+                             name="hidden ϑ (signal units)"),
+    "threshold_out": dict(type=pn.widgets.FloatSlider, start=0.05, end=2.0, step=0.05,
+                          name="output ϑ (signal units)"),
+    "lr": dict(type=pn.widgets.FloatInput, start=1e-5, end=0.5, step=1e-3,
+               name="learning rate"),
+    "n_hidden": dict(type=pn.widgets.IntSlider, start=4, end=200, name="hidden neurons"),
+    "seed": dict(type=pn.widgets.IntInput, start=0, end=10**6, name="seed"),
+    "speed": dict(type=pn.widgets.FloatSlider, start=0.2, end=20.0, step=0.2,
+                  name="speed (epochs/s, max)"),
+    "preset": dict(type=pn.widgets.Select, name="preset (task)"),
+    "bucket_weights": dict(type=pn.widgets.RadioButtonGroup, name="bucket weights v"),
+    "mode": dict(type=pn.widgets.RadioButtonGroup, name="learning mode"),
+    "adaptive_threshold": dict(type=pn.widgets.Checkbox, name="adaptive threshold"),
+}
+
+
+def settings_widgets(model: TrainerModel) -> list:
+    out = []
+    for name in ["preset", "dt_ms", "tau_ms", "n_buckets", "threshold_hidden", "threshold_out",
+                 "adaptive_threshold", "bucket_weights", "mode", "lr", "n_hidden", "seed", "speed"]:
+        spec = dict(WIDGETS[name])
+        cls = spec.pop("type")
+        css = f"wb-{name.replace('_', '-')}"
+        if cls is pn.widgets.RadioButtonGroup:
+            out.append(pn.pane.Markdown(spec.pop("name"), margin=(0, 10, -8, 10)))
+        w = cls.from_param(model.param[name], css_classes=[css], sizing_mode="stretch_width",
+                           **spec)
+        out += [w, help_text(HELP[name])]
+    return out
+
+
+def transport(model: TrainerModel) -> pn.Row:
+    buttons = []
+    for label, action, kind in [("Play", model.play, "success"), ("Pause", model.pause, "warning"),
+                                ("Step", model.step, "primary"), ("Reset", model.reset, "danger")]:
+        name = label.lower()
+        b = pn.widgets.Button(name=label, button_type=kind, css_classes=[f"wb-{name}"], width=66,
+                              margin=(5, 3))
+        b.on_click(lambda event, action=action: action())
+        buttons.append(b)
+    return pn.Row(*buttons, sizing_mode="stretch_width")
+
+
+def downloads(model: TrainerModel) -> list:
+    from .. import exports
+
+    def png():
+        return exports.png_bytes(plots.static_layout(model.latest() or {}))
+
+    def recording():
+        if model.ex is None or model.ex.last_result is None:
+            raise ValueError("train at least one epoch before exporting a recording")
+        return exports.netcdf_bytes(exports.recording_dataset(
+            model.ex, model.recorder, model.cli_command()))
+
+    def net():
+        if model.ex is None:
+            raise ValueError("no network yet: press Step or Play")
+        return exports.model_bytes(model.ex.net)
+
+    def command():
+        return (model.cli_command() + "\n").encode()
+
+    return [download("Figures (PNG)", "trainer.png", png, "wb-dl-png"),
+            download("Recording (NetCDF)", "recording.nc", recording, "wb-dl-recording"),
+            download("Model (state dict + config)", "model.pt", net, "wb-dl-model"),
+            download("CLI command", "train.sh", command, "wb-dl-command")]
+
+
+def create_page(model: TrainerModel | None = None):
+    """The Trainer page of one browser session."""
+    model = model or TrainerModel()
+    if pn.state.location is not None:
+        pn.state.location.sync(model, dict(URL_KEYS))
+    pipes, panes = {}, {}
+    for name, figure in plots.FIGURES.items():
+        pipes[name], panes[name] = live_plot(figure)
+    status = pn.pane.Markdown(model.param.status, css_classes=["wb-status"],
+                              styles={"font-size": "1.1em"})
+    alert = pn.pane.Alert(model.param.error, alert_type="danger", css_classes=["wb-error"],
+                          visible=model.param.error.rx.bool())
+    cmd = pn.pane.Markdown(pn.bind(lambda epoch, *_: f"`{model.cli_command()}`",
+                                   model.param.epoch, *[model.param[n] for n in URL_KEYS]),
+                           css_classes=["wb-command"])
+
+    shape = {"key": None}
+
+    def poll():
+        snap = model.pull()
+        if snap is None:
+            return
+        key = (snap.get("n_outputs"), snap.get("score_name"), "target" in snap.get("signal", {}))
+        if key != shape["key"]:  # new number of curves: rebuild the DynamicMaps once
+            shape["key"] = key
+            for name, figure in plots.FIGURES.items():
+                pipes[name], fresh = live_plot(figure, snap)
+                panes[name].object = fresh.object
+            return
+        for pipe in pipes.values():
+            pipe.send(snap)
+
+    if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
+        pn.state.add_periodic_callback(poll, period=POLL_MS)
+        pn.state.on_session_destroyed(lambda ctx: model.stop())
+    sidebar = [transport(model), *settings_widgets(model), pn.pane.Markdown("### Export"),
+               *downloads(model)]
+    grid = pn.GridBox(*[panes[n] for n in ["input", "hidden", "output_spikes", "signal",
+                                            "loss", "score", "kernels", "grad", "weights", "counts"]],
+                      ncols=2)
+    main = [pn.Column(status, alert, grid, pn.pane.Markdown("**Equivalent command:**"), cmd,
+                      sizing_mode="stretch_width")]
+    page = template("trainer", sidebar, main)
+    page.wb_model = model  # for tests and the benchmark
+    return page

@@ -1,0 +1,347 @@
+"""The Trainer page's state: settings, transport (play/pause/step/reset) and a training thread.
+
+No Panel here. The training thread never touches param values that views watch: after every
+epoch it stores a :mod:`workbench.snapshot` under a lock; the session calls :meth:`pull` (e.g.
+every 100 ms) to copy status into params and get the newest snapshot. Settings are validated when
+set (a bad value sets ``error`` to the engine's message and is rolled back); they take effect
+between epochs. Pause and reset interrupt a running epoch through a step hook, so they act
+within a few time steps, not at the end of a long epoch (the interrupted epoch is discarded).
+"""
+from __future__ import annotations
+
+import threading
+import time
+
+import param
+
+from engine.config import NetworkConfig
+from engine.errors import DivergenceError
+from engine.tasks import TASKS
+
+DT_RANGE_MS = (0.05, 5.0)
+#: settings that need a new network (the rest apply to the running one)
+RESTART = ("preset", "n_buckets", "bucket_weights", "mode", "n_hidden", "seed")
+#: URL query keys of the settings (pn.state.location.sync and the param-level round trip)
+URL_KEYS = {"preset": "preset", "dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K",
+            "threshold_hidden": "theta", "threshold_out": "theta_out",
+            "adaptive_threshold": "adaptive", "bucket_weights": "v", "mode": "mode", "lr": "lr",
+            "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
+
+
+class _Interrupted(Exception):
+    """Raised by the step hook to abandon the current epoch (pause, reset, close)."""
+
+
+class TrainerModel(param.Parameterized):
+    """Settings and live state of one training run (one per browser session)."""
+
+    preset = param.Selector(objects=list(TASKS), default="pattern", doc="engine task to learn")
+    dt_ms = param.Number(1.0, softbounds=DT_RANGE_MS, doc="time step (ms); applies live")
+    tau_ms = param.Number(5.0, softbounds=(0.5, 20.0), doc="bucket time constant τ (ms); applies live")
+    n_buckets = param.Integer(4, softbounds=(1, 8), doc="gamma buckets K; restarts the network")
+    threshold_hidden = param.Number(0.1, softbounds=(0.01, 1.0), doc="hidden ϑ (signal units)")
+    threshold_out = param.Number(0.5, softbounds=(0.05, 2.0), doc="output ϑ (signal units)")
+    adaptive_threshold = param.Boolean(False, doc="ϑ rises by m_f·ϑ per spike, decays in 15 ms")
+    bucket_weights = param.Selector(objects=["neuron", "synapse"], default="neuron",
+                                    doc="v per neuron or per synapse; restarts")
+    mode = param.Selector(objects=["spatial", "traces"], default="spatial",
+                          doc="online learning rule; restarts")
+    lr = param.Number(1e-2, softbounds=(1e-4, 0.1), doc="Adam learning rate; applies live")
+    n_hidden = param.Integer(50, softbounds=(4, 200), doc="hidden neurons; restarts")
+    seed = param.Integer(0, softbounds=(0, 1000), doc="network and task seed; restarts")
+    speed = param.Number(20.0, softbounds=(0.2, 20.0), doc="at most this many epochs per second")
+
+    running = param.Boolean(False, doc="play (True) or pause (False)")
+    epoch = param.Integer(0, doc="epochs trained")
+    error = param.String("", doc="last invalid setting or divergence message; '' when fine")
+    status = param.String("paused", doc="one line of status")
+
+    def __init__(self, **params):
+        self._ready = False
+        super().__init__(**params)
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._interrupt = threading.Event()
+        self._stop = threading.Event()
+        self._pending_steps = 0
+        self._restart = True
+        self._live: dict = {}
+        self._good = {k: getattr(self, k) for k in URL_KEYS}
+        self._snapshot: dict | None = None
+        self._version = 0
+        self._pulled_version = -1
+        self._thread_error = ""
+        self._diverged = False
+        self._thread: threading.Thread | None = None
+        self.ex = None
+        self._recorder = None
+        self._ready = True
+
+    # ------------------------------------------------------------------ derived
+    def config_overrides(self) -> dict:
+        """NetworkConfig overrides for the task's defaults, from the current settings."""
+        return dict(tau_ms=self.tau_ms, n_buckets=self.n_buckets,
+                    threshold=(self.threshold_hidden, self.threshold_out),
+                    adaptive_threshold=self.adaptive_threshold,
+                    bucket_weights=self.bucket_weights)
+
+    def task(self):
+        return TASKS[self.preset](n_hidden=self.n_hidden, seed=self.seed)
+
+    def cli_command(self, epochs: int | None = None) -> str:
+        """The equivalent ``spikinggamma train`` command line."""
+        epochs = max(self.epoch, 1) if epochs is None else epochs
+        cmd = (f"spikinggamma train --task {self.preset} --dt-ms {self.dt_ms:g} --mode {self.mode} "
+               f"--epochs {epochs} --seed {self.seed} --lr {self.lr:g} --tau-ms {self.tau_ms:g} "
+               f"--n-buckets {self.n_buckets} --bucket-weights {self.bucket_weights}")
+        if self.adaptive_threshold:
+            cmd += " --adaptive-threshold"
+        if self.n_hidden != 50 or (self.threshold_hidden, self.threshold_out) != (0.1, 0.5):
+            cmd += (f"  # hidden={self.n_hidden}, ϑ=({self.threshold_hidden:g}, "
+                    f"{self.threshold_out:g}) are not CLI options yet")
+        return cmd
+
+    def url_state(self) -> dict:
+        """Settings as URL query values {key: value}."""
+        return {key: getattr(self, name) for name, key in URL_KEYS.items()}
+
+    def apply_url_state(self, query: dict) -> None:
+        """Set settings from URL query values (unknown keys ignored; strings converted)."""
+        by_key = {key: name for name, key in URL_KEYS.items()}
+        for key, raw in query.items():
+            name = by_key.get(key)
+            if name is None:
+                continue
+            p = self.param[name]
+            if isinstance(p, param.Boolean):
+                value = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+            elif isinstance(p, param.Integer):
+                value = int(raw)
+            elif isinstance(p, param.Number):
+                value = float(raw)
+            else:
+                value = raw
+            setattr(self, name, value)
+
+    # ------------------------------------------------------------------ validation
+    @param.depends(*URL_KEYS, watch=True)
+    def _validate(self, *events):
+        if not self._ready:
+            return
+        changed = [n for n in URL_KEYS if getattr(self, n) != self._good[n]]
+        try:
+            self._check()
+        except ValueError as err:
+            self.error = f"Invalid setting: {err}. Kept the previous value."
+            self._ready = False
+            try:
+                self.param.update({n: self._good[n] for n in changed})
+            finally:
+                self._ready = True
+            return
+        self.error = ""
+        with self._lock:
+            for name in changed:
+                self._good[name] = getattr(self, name)
+                if name in RESTART:
+                    self._restart = True
+                elif name != "speed":
+                    self._live[name] = getattr(self, name)
+        self._interrupt_if_restarting()
+
+    def _check(self) -> None:
+        lo, hi = DT_RANGE_MS
+        if not (isinstance(self.dt_ms, (int, float)) and lo <= self.dt_ms <= hi):
+            raise ValueError(f"dt_ms must be between {lo} and {hi} ms in the workbench (got {self.dt_ms!r})")
+        if not self.speed > 0:
+            raise ValueError(f"speed must be > 0 epochs per second (got {self.speed!r})")
+        if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
+            raise ValueError(f"lr must be a number between 0 and 1 (got {self.lr!r})")
+        NetworkConfig(**{**self.task().network_config(self.dt_ms).to_dict(),
+                         **self.config_overrides()})
+
+    def _interrupt_if_restarting(self) -> None:
+        if self._restart and self.ex is not None:
+            self._interrupt.set()
+            self._wake.set()
+
+    # ------------------------------------------------------------------ transport
+    def play(self) -> None:
+        self.running = True
+        self.error = "" if self._diverged else self.error
+        self._diverged = False
+        self._interrupt.clear()
+        self._ensure_thread()
+        self._wake.set()
+
+    def pause(self) -> None:
+        self.running = False
+        self._interrupt.set()
+        self._wake.set()
+
+    def step(self) -> None:
+        """Train exactly one epoch (in the thread; synchronously when no thread is started)."""
+        if self._thread is None:
+            self.train_epochs(1)
+            return
+        with self._lock:
+            self._pending_steps += 1
+        self._wake.set()
+
+    def reset(self) -> None:
+        """A fresh network with the current settings; history cleared; stays paused."""
+        self.running = False
+        with self._lock:
+            self._restart = True
+        self._interrupt.set()
+        self._wake.set()
+        if self._thread is None:
+            self._apply_pending()
+            self._publish(empty=True)
+
+    def stop(self) -> None:
+        """End the training thread (session closed)."""
+        self._stop.set()
+        self._interrupt.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    # ------------------------------------------------------------------ training
+    def train_epochs(self, n: int) -> list[dict]:
+        """Train n epochs in the calling thread (headless use and tests); returns the rows."""
+        rows = []
+        for _ in range(n):
+            self._interrupt.clear()
+            row = self._advance()
+            if row is not None:
+                rows.append(row)
+        self.pull()
+        return rows
+
+    def _ensure_thread(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, daemon=True, name="trainer")
+            self._thread.start()
+
+    def _loop(self) -> None:
+        next_time = 0.0
+        while not self._stop.is_set():
+            with self._lock:
+                single = self._pending_steps > 0
+                if single:
+                    self._pending_steps -= 1
+            if self._restart:
+                self._apply_pending()
+                self._publish(empty=True)
+            self._interrupt.clear()
+            if not ((self.running and not self._diverged) or single):
+                self._wake.wait(0.1)
+                self._wake.clear()
+                continue
+            wait = next_time - time.perf_counter()
+            if wait > 0 and not single:
+                self._wake.wait(wait)
+                self._wake.clear()
+                continue
+            next_time = time.perf_counter() + 1.0 / self._good["speed"]
+            self._advance()
+
+    def _apply_pending(self) -> None:
+        """Between epochs: build a new experiment, or apply live changes to the running one."""
+        from engine.experiment import Experiment
+        from engine.taps import Recorder
+
+        with self._lock:
+            restart, live = self._restart, self._live
+            self._restart, self._live = False, {}
+            s = dict(self._good)
+        try:
+            if restart or self.ex is None:
+                if self._recorder is not None:
+                    self._recorder.remove()
+                self.ex = Experiment(TASKS[s["preset"]](n_hidden=s["n_hidden"], seed=s["seed"]),
+                                     dt_ms=s["dt_ms"], mode=s["mode"], lr=s["lr"], seed=s["seed"],
+                                     **self.config_overrides())
+                every = max(1, int(round(0.5 / s["dt_ms"])))  # one gradient sample per 0.5 ms
+                self._recorder = Recorder(self.ex.net, ["layers.0.preact.grad"], every=every)
+                self.ex.net.register_step_hook(self._check_interrupt)
+                return
+            net = self.ex.net
+            if "dt_ms" in live:
+                self.ex.set_dt(live["dt_ms"])
+                self._recorder.every = max(1, int(round(0.5 / live["dt_ms"])))
+            if "tau_ms" in live:  # τ carries over: every layer's input buckets
+                for layer in net.layers:
+                    layer.tau_ms.data.fill_(live["tau_ms"])
+                net.cfg = net.cfg.replace(tau_ms=live["tau_ms"])
+            if "threshold_hidden" in live or "threshold_out" in live:
+                net.set_threshold((s["threshold_hidden"], s["threshold_out"]))
+            if "adaptive_threshold" in live:
+                net.cfg = net.cfg.replace(adaptive_threshold=s["adaptive_threshold"])
+            if "lr" in live:
+                self.ex.trainer.set_lr(s["lr"])
+            self.ex.cfg = net.cfg
+        except ValueError as err:  # validated already; a last line of defence
+            self._thread_error = f"Invalid setting: {err}"
+
+    def _check_interrupt(self, t, out) -> None:
+        if self._interrupt.is_set():
+            raise _Interrupted()
+
+    def _advance(self) -> dict | None:
+        """One epoch with the current settings; None when interrupted or diverged."""
+        if self._restart or self._live or self.ex is None:
+            self._apply_pending()
+        self._recorder.clear()
+        try:
+            row = self.ex.run_epoch()
+        except _Interrupted:
+            return None
+        except DivergenceError as err:
+            self._diverged = True
+            self._thread_error = f"Paused: {err}"
+            return None
+        self._publish()
+        return row
+
+    def _publish(self, empty: bool = False) -> None:
+        from .snapshot import take
+
+        snap = None if empty or self.ex.last_result is None else take(self.ex, self._recorder)
+        with self._lock:
+            self._snapshot = snap
+            self._version += 1
+
+    # ------------------------------------------------------------------ session side
+    def pull(self) -> dict | None:
+        """Copy the thread's status into params; returns the newest snapshot if it is new."""
+        with self._lock:
+            snap, version = self._snapshot, self._version
+            thread_error, self._thread_error = self._thread_error, ""
+        if thread_error:
+            self.error = thread_error
+        if self._diverged and self.running:
+            self.running = False
+        ex = self.ex
+        self.epoch = ex.epoch_index if ex is not None else 0
+        last = ex.history[-1] if ex is not None and ex.history else None
+        state = "training" if self.running else "paused"
+        self.status = (f"{state} · epoch {self.epoch}" + (
+            f" · loss {last['loss']:.4g} · {ex.task.score_name} {last[ex.task.score_name]:.3g}"
+            f" · {last['spikes_per_neuron_per_s']:.0f} spikes/neuron/s · dt {last['dt_ms']:g} ms"
+            if last else ""))
+        if version == self._pulled_version:
+            return None
+        self._pulled_version = version
+        return snap if snap is not None else {}
+
+    @property
+    def recorder(self):
+        """The :class:`engine.taps.Recorder` of ``layers.0.preact.grad`` (None before the first epoch)."""
+        return self._recorder
+
+    def latest(self) -> dict | None:
+        with self._lock:
+            return self._snapshot
