@@ -24,7 +24,7 @@ def _opts(el, **kw):
 def _raster(r: dict | None, label: str, color: str, n: int | None = None):
     r = r or {"time_ms": np.zeros(0), "neuron": np.zeros(0)}
     el = hv.Scatter((r["time_ms"], r["neuron"]), "time (ms)", "neuron", label=label)
-    return el.opts(backend="bokeh", color=color, size=3, marker="dash", angle=np.pi / 2)
+    return el.opts(backend="bokeh", color=color, size=3, marker="square", line_alpha=0)
 
 
 def input_raster(s: dict):
@@ -37,9 +37,10 @@ def hidden_raster(s: dict):
 
 
 def output_spikes(s: dict):
-    out = _raster(s.get("output_raster"), "output", "#d62728").opts(backend="bokeh", size=14)
-    tgt = _raster(s.get("target_raster"), "target", "#2ca02c").opts(backend="bokeh", size=22,
-                                                                      alpha=0.5, line_width=4)
+    out = _raster(s.get("output_raster"), "output", "#d62728").opts(
+        backend="bokeh", size=12, marker="triangle")
+    tgt = _raster(s.get("target_raster"), "target", "#2ca02c").opts(
+        backend="bokeh", size=22, marker="circle", fill_alpha=0.3, line_alpha=1, line_width=2)
     return _opts(tgt * out, title="Output spikes vs target spikes", legend_position="top_right",
                  ylim=(-0.5, max(s.get("n_outputs", 1), 1) - 0.5))
 
@@ -70,6 +71,9 @@ def history(s: dict):
         backend="bokeh", color="#d62728")
     metric = hv.Curve((ep, score_v), "epoch", hv.Dimension("score", label=score)).opts(
         backend="bokeh", color="#1f77b4")
+    loss = loss * hv.Scatter(loss.data, "epoch", "loss").opts(backend="bokeh", color="#d62728", size=4)
+    metric = metric * hv.Scatter(metric.data, "epoch", hv.Dimension("score", label=score)).opts(
+        backend="bokeh", color="#1f77b4", size=4)
     return (_opts(loss, title="Loss over epochs (last 500)"),
             _opts(metric, title=f"Task metric: {score.replace('_', ' ')}", ylim=(0, 1.05)))
 

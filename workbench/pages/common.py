@@ -10,14 +10,14 @@ ACCENT = "#7b2d8e"
 
 
 def template(page: str, sidebar: list, main: list):
-    """A FastListTemplate titled for ``page`` with links to the other pages on top of the sidebar."""
+    """A BootstrapTemplate titled for ``page`` with links to the other pages on top of the sidebar."""
     links = " · ".join(f"**{title}**" if key == page else f"[{title}](./{key})"
                        for key, title in PAGES.items())
     nav = pn.pane.Markdown(links, css_classes=["wb-nav"], margin=(0, 10))
-    return pn.template.FastListTemplate(
+    # Bootstrap rather than Fast: the Fast design fetches a Google font, which fails offline
+    return pn.template.BootstrapTemplate(
         title=f"SpikingGamma Workbench · {PAGES[page]}", sidebar=[nav, *sidebar], main=main,
-        accent=ACCENT, sidebar_width=330, main_layout=None, theme_toggle=False,
-        font="Helvetica, Arial, sans-serif", font_url="")
+        header_background=ACCENT, sidebar_width=340, theme_toggle=False)
 
 
 def help_text(text: str) -> pn.pane.Markdown:
