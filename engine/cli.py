@@ -73,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--mode", default="traces", help="spatial | traces | bptt")
     tr.add_argument("--epochs", type=int, default=300)
     tr.add_argument("--seed", type=int, default=0)
-    tr.add_argument("--lr", type=float, default=1e-2)
+    tr.add_argument("--lr", type=float, default=None, help="learning rate (default: the task's)")
     tr.add_argument("--tau-ms", type=float, default=None, help="bucket time constant (ms)")
     tr.add_argument("--n-buckets", type=int, default=None, help="buckets K")
     tr.add_argument("--bucket-weights", choices=["neuron", "synapse"], default=None)

@@ -19,17 +19,17 @@ class Experiment:
 
     Args:
         task: a task object or name (``"pattern"``, ``"coincidence"``).
-        dt_ms, mode, lr, seed: the run's settings; ``config_overrides`` go to the task's
+        dt_ms, mode, lr, seed: the run's settings (``lr=None``: the task's own); ``config_overrides`` go to the task's
             ``network_config``; ``update_every`` as in :class:`engine.Trainer`.
     """
 
-    def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float = 1e-2,
+    def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float | None = None,
                  seed: int = 0, update_every: int | None = None, **config_overrides):
         self.task = make_task(task) if isinstance(task, str) else task
         torch.manual_seed(seed)
         self.cfg = self.task.network_config(dt_ms, **config_overrides)
         self.net = Network(self.cfg, seed=seed)
-        self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr,
+        self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr or self.task.lr,
                                update_every=update_every, warmup_ms=self.task.warmup_ms)
         self.epoch_index = 0
         self.history: list[dict] = []

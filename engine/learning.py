@@ -12,7 +12,7 @@ from typing import Callable
 import torch
 
 from .errors import DivergenceError
-from .losses import LOSSES, step_loss, step_weights
+from .losses import LOSSES, loss_schedule, step_loss
 from .network import Network, NetworkState, StepOutput
 from .simulate import SimResult, detach_state, run
 from .traces import init_traces, local_jacobians, trace_gradients, update_traces
@@ -53,7 +53,7 @@ class Learner:
 
     # ------------------------------------------------------------------ run protocol
     def begin(self, n_steps: int, batch: int) -> None:
-        self.weights = step_weights(n_steps, self.net.dt_ms, self.warmup_ms)
+        self.warm_steps, self.step_weight = loss_schedule(n_steps, self.net.dt_ms, self.warmup_ms)
         self.grads = {k: torch.zeros_like(p) for k, p in self.params.items()}
         self.traces: dict[int, dict[str, torch.Tensor]] = {}
         self.total_loss = 0.0
@@ -66,7 +66,7 @@ class Learner:
     def observe(self, t: int, out: StepOutput, target_t: torch.Tensor | None) -> None:
         if target_t is None:
             raise ValueError("targets are required for learning")
-        w_t = self.weights[t]
+        w_t = self.step_weight if t >= self.warm_steps else 0.0
         loss_t = step_loss(self.loss, out.layers[-1].x, target_t) * w_t
         value = float(loss_t.detach())
         if value != value or value in (float("inf"), float("-inf")):

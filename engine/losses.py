@@ -9,10 +9,15 @@ import torch.nn.functional as F
 LOSSES = ("mse", "ce")
 
 
-def step_weights(n_steps: int, dt_ms: float, warmup_ms: float = 0.0) -> list[float]:
-    """w_t for every step: 0 during the warm-up, then dt / (remaining duration)."""
+def loss_schedule(n_steps: int, dt_ms: float, warmup_ms: float = 0.0) -> tuple[int, float]:
+    """(warm-up steps, w): w_t = 0 for t < warm-up, else w = dt / (remaining duration)."""
     warm = min(int(round(warmup_ms / dt_ms)), n_steps - 1)
-    w = dt_ms / ((n_steps - warm) * dt_ms)
+    return warm, dt_ms / ((n_steps - warm) * dt_ms)
+
+
+def step_weights(n_steps: int, dt_ms: float, warmup_ms: float = 0.0) -> list[float]:
+    """w_t for every step (see :func:`loss_schedule`)."""
+    warm, w = loss_schedule(n_steps, dt_ms, warmup_ms)
     return [0.0] * warm + [w] * (n_steps - warm)
 
 

@@ -79,7 +79,6 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     per_step_targets = targets is not None and targets.dim() >= 2
     if per_step_targets and targets.shape[0] != n_steps:
         raise ValueError(f"targets must have shape [T={n_steps}, B, ...] or [B] (got {list(targets.shape)})")
-    target_steps = targets.unbind(0) if per_step_targets else None
     if learner is not None:
         learner.begin(n_steps, batch)
     grad_ctx = torch.enable_grad() if learner is not None else torch.no_grad()
@@ -87,14 +86,15 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     flush = torch.set_flush_denormal(True)
     try:
         with grad_ctx:
-            for t, input_t in enumerate(inputs.unbind(0)):
+            for t in range(n_steps):  # index per step: unbind's T views would grow memory with T
+                input_t = inputs[t]
                 if learner is not None:
                     state = learner.prepare(state)
                 out, state = net.step(input_t, state)
                 if net._step_hooks:
                     net._call_step_hooks(t, out)
                 if learner is not None:
-                    learner.observe(t, out, target_steps[t] if per_step_targets else targets)
+                    learner.observe(t, out, targets[t] if per_step_targets else targets)
                 for l, layer_out in enumerate(out.layers):
                     counts[l] += layer_out.spikes.detach().sum(0)
                     if l in spikes:

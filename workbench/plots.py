@@ -42,23 +42,32 @@ def output_spikes(s: dict):
     tgt = _raster(s.get("target_raster"), "target", "#2ca02c").opts(
         backend="bokeh", size=22, marker="circle", fill_alpha=0.3, line_alpha=1, line_width=2)
     return _opts(tgt * out, title="Output spikes vs target spikes", legend_position="top_right",
+                 xlim=(0, s.get("duration_ms", 1.0)),
                  ylim=(-0.5, max(s.get("n_outputs", 1), 1) - 0.5))
 
 
+MAX_OUT = 5  # fixed number of curves, so that live updates never add or remove glyphs
+_COLORS = ["#1f77b4", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def _column(a, j):
+    return a[:, j] if a is not None and j < a.shape[1] else np.zeros(0)
+
+
 def output_signal(s: dict):
-    sig = s.get("signal") or {"time_ms": np.zeros(0), "output": np.zeros((0, 1))}
+    sig = s.get("signal") or {}
+    t = sig.get("time_ms", np.zeros(0))
     curves = []
-    for j in range(sig["output"].shape[1]):
-        curves.append(hv.Curve((sig["time_ms"], sig["output"][:, j]), "time (ms)", "signal",
-                               label=f"output x{j}").opts(backend="bokeh", line_width=2))
-        if "target" in sig:
-            curves.append(hv.Curve((sig["time_ms"], sig["target"][:, j]), "time (ms)", "signal",
-                                   label=f"target {j}").opts(backend="bokeh", line_dash="dashed",
-                                                             color="#2ca02c"))
-    title = "Output signal vs target" if "target" in sig else (
-        f"Output logits (label {sig.get('label', '?')})")
-    return _opts(hv.Overlay(curves), title=title, legend_position="top_right",
-                 show_legend=len(curves) <= 6)
+    for j in range(MAX_OUT):
+        out = _column(sig.get("output"), j)
+        curves.append(hv.Curve((t[:len(out)], out), "time (ms)", "signal").opts(
+            backend="bokeh", line_width=2, color=_COLORS[j]))
+        tgt = _column(sig.get("target"), j)
+        curves.append(hv.Curve((t[:len(tgt)], tgt), "time (ms)", "signal").opts(
+            backend="bokeh", line_dash="dashed", color="#2ca02c"))
+    title = ("Output signal x (solid) vs target (dashed)" if "target" in sig else
+             f"Output logits x per class (label {sig.get('label', '–')})")
+    return _opts(hv.Overlay(curves), title=title)
 
 
 def history(s: dict):
@@ -87,13 +96,13 @@ def score_history(s: dict):
 
 
 def kernels(s: dict):
-    k = s.get("kernels") or {"time_ms": np.zeros(0), "kernels": np.zeros((0, 1)),
-                             "delay_ms": np.zeros(1)}
-    curves = [hv.Curve((k["time_ms"], k["kernels"][:, j]), "delay (ms)", "kernel (1/ms)",
-                       label=f"out {j}: {k['delay_ms'][j]:.1f} ms")
-              for j in range(k["kernels"].shape[1])]
-    return _opts(hv.Overlay(curves), title="Learned delay kernels Σₖ vᵏ·hₖ(t), effective delay",
-                 legend_position="top_right", show_legend=len(curves) <= 6)
+    k = s.get("kernels") or {}
+    t = k.get("time_ms", np.zeros(0))
+    curves = [hv.Curve((t, _column(k.get("kernels"), j)) if j < k.get("kernels", np.zeros((0, 0))).shape[1]
+                       else (np.zeros(0), np.zeros(0)), "delay (ms)", "kernel").opts(
+                  backend="bokeh", line_width=2, color=_COLORS[j]) for j in range(MAX_OUT)]
+    delays = ", ".join(f"{d:.1f}" for d in k.get("delay_ms", []))
+    return _opts(hv.Overlay(curves), title=f"Learned delay kernels Σₖ vᵏhₖ(t); delay (ms): {delays}")
 
 
 def weights(s: dict):

@@ -48,7 +48,7 @@ def learned_kernels(layer, dt_ms: float) -> dict:
     if v.dim() == 3:  # [N_out, N_in, K] → |w|-weighted mean over inputs
         w = layer.weight.detach().double().abs().unsqueeze(-1)
         v = (w * v).sum(1) / w.sum(1).clamp_min(1e-12)
-    kernels = h @ v.T / dt_ms  # [T, N_out], per ms so that the area does not depend on dt
+    kernels = h @ v.T  # [T, N_out]; values (not per-step sums) are dt-invariant
     delays = kernel_delay_ms(v, bucket_delays_ms(tau))
     return {"time_ms": np.arange(h.shape[0]) * dt_ms, "kernels": kernels.numpy(),
             "delay_ms": delays.numpy()}

@@ -128,6 +128,12 @@ class TrainerModel(param.Parameterized):
     def _validate(self, *events):
         if not self._ready:
             return
+        if isinstance(self.dt_ms, float) and self.dt_ms != round(self.dt_ms, 6):
+            self._ready = False  # slider steps leave float noise (0.5000000000000001)
+            try:
+                self.dt_ms = round(self.dt_ms, 6)
+            finally:
+                self._ready = True
         changed = [n for n in URL_KEYS if getattr(self, n) != self._good[n]]
         try:
             self._check()

@@ -75,10 +75,11 @@ def run_lif(net: LIFNetwork, inputs: torch.Tensor, targets: torch.Tensor | None 
 
     def ottt_current(l, s_in, lin):
         # value W s_in; gradient wrt W: δ ⊗ trace; gradient wrt s_in through this step only
-        tr = s_in.detach() if traces[l] is None else betas[l] * traces[l] + s_in.detach()
-        traces[l] = tr
-        w_part = F.linear(tr, lin.weight, lin.bias)
-        return F.linear(s_in, lin.weight.detach()) + w_part - w_part.detach()
+        tr, ones = (s_in.detach(), 1.0) if traces[l] is None else (
+            betas[l] * traces[l][0] + s_in.detach(), betas[l] * traces[l][1] + 1.0)
+        traces[l] = (tr, ones)  # the bias is a synapse from a constant input 1
+        g_part = F.linear(tr, lin.weight) + lin.bias * ones
+        return F.linear(s_in, lin.weight.detach(), lin.bias.detach()) + g_part - g_part.detach()
 
     grad_ctx = torch.enable_grad() if mode else torch.no_grad()
     with grad_ctx:

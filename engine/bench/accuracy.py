@@ -18,7 +18,7 @@ EPOCHS = {"quick": 1, "full": 3}
 TRACES_FRACTION = {"quick": 0.5, "full": 0.34}
 
 
-def run(quick: bool = True, tasks=TASKS, models=MODELS, data_dir=None, log=print) -> list[dict]:
+def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print) -> list[dict]:
     import torch
 
     from .models import BenchModel
@@ -28,6 +28,7 @@ def run(quick: bool = True, tasks=TASKS, models=MODELS, data_dir=None, log=print
     torch.set_flush_denormal(True)
     size = "quick" if quick else "full"
     rows = []
+    tasks, models = tasks or TASKS, models or MODELS
     for name in tasks:
         try:
             task = make_task(name, quick=quick, data_dir=data_dir)

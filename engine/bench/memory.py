@@ -61,10 +61,11 @@ def _subprocess_point(kind: str, n_steps: int, timeout_s: float = 900) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
-def run(quick: bool = True, kinds=KINDS, steps=None, log=print) -> tuple[list[dict], list[dict]]:
+def run(quick: bool = True, kinds=None, steps=None, log=print) -> tuple[list[dict], list[dict]]:
     """All points (rows) and a summary per model (growth, time ratio to snnTorch)."""
     from ..baselines import snntorch_peer
     steps = steps or STEPS["quick" if quick else "full"]
+    kinds = kinds or KINDS
     rows = []
     for kind in kinds:
         if kind == "snntorch" and not snntorch_peer.available():

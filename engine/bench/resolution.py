@@ -90,7 +90,7 @@ def _lif_output_spikes(net, x):
     return torch.stack(spikes)
 
 
-def run(quick: bool = True, tasks=tuple(SIZES), models=MODELS, data_dir=None, log=print) -> list[dict]:
+def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print) -> list[dict]:
     """Rows: task, model, protocol (``trained_at_dt`` / ``trained_at_1ms``), dt_ms, score, rate."""
     import torch
 
@@ -100,6 +100,7 @@ def run(quick: bool = True, tasks=tuple(SIZES), models=MODELS, data_dir=None, lo
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     rows = []
+    tasks, models = tasks or tuple(SIZES), models or MODELS
     for name in tasks:
         dts, n_batches = SIZES[name][0 if quick else 1]
         for kind in models:

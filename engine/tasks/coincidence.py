@@ -32,6 +32,7 @@ class CoincidenceTask:
     name: str = "coincidence"
     loss: str = "ce"
     warmup_ms: float = 20.0
+    lr: float = 1e-2
 
     def __post_init__(self):
         for f in ("n_per_side", "n_hidden", "batch_size", "n_test"):

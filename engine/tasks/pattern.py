@@ -32,6 +32,7 @@ class PatternTask:
     name: str = "pattern"
     loss: str = "mse"
     warmup_ms: float = 0.0
+    lr: float = 3e-2
 
     def __post_init__(self):
         for f in ("n_inputs", "n_hidden", "n_targets"):
@@ -42,9 +43,11 @@ class PatternTask:
         check_positive("duration_ms", self.duration_ms, minimum=50.0, inclusive=True)
 
     def network_config(self, dt_ms: float = 1.0, **overrides) -> NetworkConfig:
-        """Defaults that learn: τ = 5 ms, K = 4, first layer scaled up (gain 10), output ϑ = 0.5."""
+        """Defaults that learn: τ = 5 ms, K = 4, first layer scaled up (gain 10), per-synapse
+        bucket weights starting on bucket 0, hidden ϑ = 0.3 (no encoder saturation), output ϑ = 0.5."""
         kw = dict(sizes=(self.n_inputs, self.n_hidden, self.n_outputs), dt_ms=dt_ms, tau_ms=5.0,
-                  n_buckets=4, threshold=(0.1, 0.5), weight_gain=(10.0, 1.0))
+                  n_buckets=4, threshold=(0.3, 0.5), weight_gain=(10.0, 1.0),
+                  bucket_weights="synapse", bucket_init="first")
         kw.update(overrides)
         return NetworkConfig(**kw)
 
@@ -73,11 +76,13 @@ class PatternTask:
         out_layer = net.layers[-1]
         alpha = float(alpha_from_tau(dt, float(out_layer.tau_ms[0].detach())))
         height = 2 * net.cfg.layers[-1].threshold
-        signal, level = [], torch.zeros(self.n_outputs)
-        for s in spikes.unbind(0):
-            level = alpha * level + height * s
-            signal.append(level)
-        return inputs, torch.stack(signal).unsqueeze(1)
+        # bucket-0 decode of the target train: Σ_s 2ϑ·α^(t − t_s) for t ≥ t_s
+        steps = torch.arange(spikes.shape[0], dtype=torch.float64)
+        signal = torch.zeros(spikes.shape, dtype=torch.float64)  # [T, n_out]
+        for step, neuron in torch.nonzero(spikes).tolist():
+            lag = steps - step
+            signal[:, neuron] += torch.where(lag >= 0, height * spikes[step, neuron] * alpha ** lag.clamp_min(0), 0.0)
+        return inputs, signal.to(torch.float32).unsqueeze(1)
 
     def target_spikes(self, dt_ms: float) -> torch.Tensor:
         return bin_times(self.target_times(), dt_ms, self.duration_ms)

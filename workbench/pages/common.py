@@ -17,7 +17,7 @@ def template(page: str, sidebar: list, main: list):
     # Bootstrap rather than Fast: the Fast design fetches a Google font, which fails offline
     return pn.template.BootstrapTemplate(
         title=f"SpikingGamma Workbench · {PAGES[page]}", sidebar=[nav, *sidebar], main=main,
-        header_background=ACCENT, sidebar_width=340, theme_toggle=False)
+        header_background=ACCENT, sidebar_width=340)
 
 
 def help_text(text: str) -> pn.pane.Markdown:

@@ -121,18 +121,9 @@ def create_page(model: TrainerModel | None = None):
                                    model.param.epoch, *[model.param[n] for n in URL_KEYS]),
                            css_classes=["wb-command"])
 
-    shape = {"key": None}
-
     def poll():
         snap = model.pull()
         if snap is None:
-            return
-        key = (snap.get("n_outputs"), snap.get("score_name"), "target" in snap.get("signal", {}))
-        if key != shape["key"]:  # new number of curves: rebuild the DynamicMaps once
-            shape["key"] = key
-            for name, figure in plots.FIGURES.items():
-                pipes[name], fresh = live_plot(figure, snap)
-                panes[name].object = fresh.object
             return
         for pipe in pipes.values():
             pipe.send(snap)

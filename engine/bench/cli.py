@@ -1,0 +1,83 @@
+"""``spikinggamma bench <memory|resolution|accuracy|all|report>`` and ``spikinggamma sweep``."""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+BENCHES = ("memory", "resolution", "accuracy")
+
+
+def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
+    from . import accuracy, memory, resolution, report
+    log = (lambda s: print(s, file=sys.stderr)) if args.json else print
+    size = {"size": "quick" if args.quick else "full"}
+    if name == "memory":
+        rows, summary = memory.run(quick=args.quick, log=log)
+        tables = [("memory", rows), ("memory_summary", summary)]
+    elif name == "resolution":
+        rows = resolution.run(quick=args.quick, data_dir=args.data_dir, log=log)
+        tables = [("resolution", rows), ("resolution_summary", resolution.summarize(rows))]
+    else:
+        tables = [("accuracy", accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log))]
+    for table, rows in tables:
+        report.write(rows, args.out, table, size)
+        if not args.json:
+            print(f"\n== {table} ({size['size']})\n" + report.text_table(rows))
+    return tables
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from . import markdown
+    if args.data_dir:
+        os.environ["SPIKINGGAMMA_DATA_DIR"] = str(args.data_dir)
+    names = BENCHES if args.name == "all" else (() if args.name == "report" else (args.name,))
+    results = {}
+    for name in names:
+        for table, rows in _run_one(name, args):
+            results[table] = rows
+    if args.json:
+        print(json.dumps(results, default=str))
+    if args.markdown:
+        path = markdown.write(args.out, args.markdown)
+        print(f"wrote {path}", file=sys.stderr)
+    return 0
+
+
+def _sweep(args: argparse.Namespace) -> int:
+    from .sweep import parse_grid, sweep
+    grid = parse_grid(args.grid)
+    rows = sweep(args.task, grid, seeds=args.seeds, epochs=args.epochs, out=args.out,
+                 scheduler=args.scheduler, n_workers=args.workers)
+    if args.json:
+        print(json.dumps(rows, default=str))
+    else:
+        from .report import text_table
+        cols = ["seed", *grid, "status", "score", "spikes_per_neuron_per_s", "wall_s", "error"]
+        print(text_table(rows, cols))
+    return 0 if all(r.get("status") == "ok" for r in rows) else 1
+
+
+def register(subparsers) -> None:
+    """Add ``bench`` and ``sweep`` to the ``spikinggamma`` command line."""
+    b = subparsers.add_parser("bench", help="benchmarks: memory, resolution, accuracy (see BENCHMARKS.md)")
+    b.add_argument("name", choices=(*BENCHES, "all", "report"),
+                   help="'report' only rebuilds --markdown from the CSV/JSON in --out")
+    b.add_argument("--quick", action="store_true", help="CI size (a few minutes in all)")
+    b.add_argument("--json", action="store_true", help="print the tables as one JSON object")
+    b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
+    b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")
+    b.add_argument("--markdown", type=Path, default=None, help="write the tables in --out as Markdown here")
+    b.set_defaults(func=_bench)
+    s = subparsers.add_parser("sweep", help="grid × seeds of a task on Dask distributed")
+    s.add_argument("--task", default="coincidence", choices=["pattern", "coincidence"])
+    s.add_argument("--grid", nargs="+", default=["dt_ms=1"], help="name=v1,v2 ... (dt_ms, tau_ms, n_buckets, mode, lr, ...)")
+    s.add_argument("--seeds", type=int, default=1)
+    s.add_argument("--epochs", type=int, default=20)
+    s.add_argument("--scheduler", default=None, help="tcp://host:port of a running scheduler (default: LocalCluster)")
+    s.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
+    s.add_argument("--out", type=Path, default=Path("sweep_results"))
+    s.add_argument("--json", action="store_true")
+    s.set_defaults(func=_sweep)

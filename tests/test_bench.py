@@ -1,0 +1,88 @@
+"""Benchmarks and sweeps: tables with the expected columns, resumable sweeps on Dask."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def data_dir() -> Path:
+    path = Path(os.environ.get("SPIKINGGAMMA_DATA_DIR") or REPO.parent / "shared" / "data")
+    if not path.is_dir():
+        pytest.skip(f"data folder {path} not found (set SPIKINGGAMMA_DATA_DIR)")
+    return path
+
+
+def test_engine_import_stays_light():
+    code = ("import sys, engine, engine.baselines, engine.bench.cli; "
+            "bad = [m for m in ('snntorch', 'dask', 'pandas', 'holoviews', 'panel', 'bokeh', 'param') "
+            "if m in sys.modules]; print(bad)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_memory_bench_writes_csv_and_json(tmp_path):
+    from engine.bench import memory, report
+    rows, summary = memory.run(steps=(100, 400), kinds=("sg-spatial", "sg-bptt", "snntorch"), log=lambda s: None)
+    report.write(rows, tmp_path, "memory")
+    report.write(summary, tmp_path, "memory_summary")
+    header = (tmp_path / "memory.csv").read_text().splitlines()[0].split(",")
+    assert {"model", "n_steps", "dt_ms", "training_memory_mb", "us_per_step"} <= set(header)
+    blob = json.loads((tmp_path / "memory_summary.json").read_text())
+    models = {r["model"] for r in blob["rows"]}
+    assert {"sg-spatial", "sg-bptt"} <= models and "date" in blob["meta"]
+    bptt = next(r for r in blob["rows"] if r["model"] == "sg-bptt")
+    assert bptt["growth_mb"] > 0  # BPTT memory grows with T
+
+
+def test_accuracy_and_resolution_rows(tmp_path, data_dir):
+    from engine.bench import accuracy, markdown, report, resolution
+    from engine.bench.tasks import make_task
+    task = make_task("qtdb", quick=True, data_dir=data_dir, n_train=16, n_test=8, crop_ms=200.0)
+    from engine.bench.models import BenchModel
+    for kind in ("sg-spatial", "lif-bptt"):
+        m = BenchModel(kind, task, 4.0, hidden=(16,))
+        m.train_batch(*task.train_batch(4.0, 0))
+        res = m.evaluate(task.test_chunks(4.0))
+        assert set(res) == {"accuracy", "spikes_per_neuron_per_s", "synops_per_sample"}
+        assert 0 <= res["accuracy"] <= 100 and res["synops_per_sample"] > 0
+    rows = resolution.run(quick=True, tasks=("coincidence",), models=("sg-spatial", "lif-ottt"), log=lambda s: None)
+    assert {r["protocol"] for r in rows} == {"trained_at_dt", "trained_at_1ms"}
+    assert {"task", "model", "dt_ms", "score_pct", "spikes_per_neuron_per_s"} <= set(rows[0])
+    report.write(rows, tmp_path, "resolution")
+    report.write(resolution.summarize(rows), tmp_path, "resolution_summary")
+    md = markdown.write(tmp_path, tmp_path / "B.md").read_text()
+    assert "resolution_summary" in md and "| task |" in md
+    assert accuracy.DT_MS.keys() == set(accuracy.TASKS)
+
+
+def test_sweep_records_failures_and_resumes(tmp_path):
+    from engine.bench.sweep import parse_grid, read_results, sweep
+    grid = parse_grid(["tau_ms=2,-1", "n_buckets=2"])  # tau_ms = -1 must fail
+    rows = sweep("coincidence", grid, seeds=1, epochs=1, out=tmp_path, n_workers=2, log=lambda s: None)
+    by_tau = {r["tau_ms"]: r for r in rows}
+    assert by_tau[2]["status"] == "ok" and by_tau[-1]["status"] == "failed"
+    assert "tau_ms" in by_tau[-1]["error"]
+    assert (tmp_path / "results.csv").exists() and (tmp_path / "results.parquet").exists()
+    assert (tmp_path / "plot.html").exists()
+    logs = []
+    rows2 = sweep("coincidence", grid, seeds=1, epochs=1, out=tmp_path, n_workers=1, log=logs.append)
+    assert "1 already finished, 1 to run" in logs[0]
+    ok = [r for r in read_results(tmp_path) if r["status"] == "ok"]
+    assert len(ok) == 1 and len(rows2) == 2
+
+
+def test_cli_registers_bench_and_sweep():
+    from engine.cli import build_parser
+    p = build_parser()
+    args = p.parse_args(["sweep", "--task", "coincidence", "--grid", "dt_ms=1,0.5", "tau_ms=2,5", "--seeds", "2"])
+    assert args.grid == ["dt_ms=1,0.5", "tau_ms=2,5"] and args.seeds == 2
+    args = p.parse_args(["bench", "memory", "--quick", "--json"])
+    assert args.quick and args.json

@@ -1,0 +1,142 @@
+"""Headless tests of the workbench's param models (no browser, no Panel server)."""
+import subprocess
+import sys
+import time
+
+import pytest
+
+from workbench.trainer_model import TrainerModel
+
+
+def test_import_is_light():
+    code = "import sys, workbench; print('panel' in sys.modules or 'torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_models_import_no_panel():
+    code = ("import sys, workbench.trainer_model, workbench.neuron_model, "
+            "workbench.resolution_model; print('panel' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_bad_dt_shows_message_and_keeps_state():
+    m = TrainerModel()
+    m.train_epochs(1)
+    m.dt_ms = 0.0
+    assert "dt_ms" in m.error
+    assert m.dt_ms == 1.0 and m.ex.net.dt_ms == 1.0
+    m.n_buckets = 0  # the engine's own validation names the field
+    assert "n_buckets" in m.error and m.n_buckets == 4
+    m.dt_ms = 0.5
+    assert m.error == ""
+    assert m.train_epochs(1)[0]["dt_ms"] == 0.5
+
+
+def test_training_reduces_loss():
+    m = TrainerModel()
+    rows = m.train_epochs(4)
+    assert rows[-1]["loss"] < rows[0]["loss"]
+    snap = m.latest()
+    assert snap["grad"]["values"].shape[1] == 50
+    assert snap["kernels"]["kernels"].shape[1] == 1
+
+
+def test_dt_change_mid_training_keeps_training():
+    m = TrainerModel()
+    m.train_epochs(2)
+    weights = m.ex.net.layers[0].weight.detach().clone()
+    m.dt_ms = 0.5
+    rows = m.train_epochs(2)
+    assert [r["dt_ms"] for r in rows] == [0.5, 0.5]
+    assert m.epoch == 4  # same run, not restarted
+    assert not (m.ex.net.layers[0].weight.detach() == weights).all()
+    assert m.latest()["signal"]["time_ms"][-1] > 400  # time stays in ms
+
+
+def test_tau_carries_over_and_k_restarts():
+    m = TrainerModel()
+    m.train_epochs(1)
+    m.tau_ms = 4.0
+    m.train_epochs(1)
+    assert m.epoch == 2 and float(m.ex.net.layers[0].tau_ms[0]) == 4.0
+    m.n_buckets = 3
+    m.train_epochs(1)
+    assert m.epoch == 1 and m.ex.net.cfg.layers[0].n_buckets == 3
+
+
+def test_play_pause_resume_reset_in_thread():
+    m = TrainerModel()
+    try:
+        m.play()
+        deadline = time.time() + 60
+        while m.ex is None or m.ex.epoch_index < 2:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        m.pause()
+        time.sleep(0.5)
+        m.pull()
+        paused_at = m.ex.epoch_index
+        time.sleep(1.0)
+        assert m.ex.epoch_index == paused_at and not m.running
+        m.play()
+        while m.ex.epoch_index < paused_at + 1:
+            assert time.time() < deadline
+            time.sleep(0.05)
+        m.reset()
+        time.sleep(0.5)
+        m.pull()
+        assert m.epoch == 0 and not m.running
+        assert m.pull() is None or True
+    finally:
+        m.stop()
+
+
+def test_url_state_round_trip():
+    a = TrainerModel(preset="coincidence", dt_ms=0.5, tau_ms=2.0, n_buckets=6, seed=7,
+                     mode="traces", adaptive_threshold=True, bucket_weights="synapse")
+    query = {k: str(v) for k, v in a.url_state().items()}
+    b = TrainerModel()
+    b.apply_url_state(query)
+    assert b.url_state() == a.url_state()
+    assert "--task coincidence --dt-ms 0.5 --mode traces" in b.cli_command()
+
+
+def test_exports_round_trip(tmp_path):
+    import xarray as xr
+
+    from engine import Network
+    from workbench import exports, plots
+
+    m = TrainerModel()
+    m.train_epochs(1)
+    png = exports.png_bytes(plots.static_layout(m.latest()))
+    assert png[:4] == b"\x89PNG"
+    nc = tmp_path / "rec.nc"
+    nc.write_bytes(exports.netcdf_bytes(exports.recording_dataset(m.ex, m.recorder, "cmd")))
+    ds = xr.open_dataset(nc)
+    assert ds.attrs["dt_ms"] == 1.0 and ds["hidden_spikes"].shape == (500, 50)
+    assert "hidden_preact_grad" in ds
+    pt = tmp_path / "model.pt"
+    pt.write_bytes(exports.model_bytes(m.ex.net))
+    assert Network.load(pt).cfg.sizes == m.ex.net.cfg.sizes
+
+
+def test_neuron_lab_warns_on_saturation():
+    from workbench.neuron_model import NeuronLabModel
+
+    lab = NeuronLabModel()
+    d = lab.simulate()
+    assert d["buckets"].shape == (400, 6) and d["warning"] == ""
+    lab.param.update(dt_ms=5.0, threshold=0.01)
+    assert "saturates" in lab.simulate()["warning"]
+
+
+@pytest.mark.slow
+def test_lesson_runs(tmp_path):
+    import runpy
+
+    mod = runpy.run_path("lessons/01_gamma_buckets.py")
+    written = mod["main"](str(tmp_path))
+    assert len(written) == 2 and all(open(p, "rb").read(4) == b"\x89PNG" for p in written)

@@ -1,0 +1,82 @@
+"""Browser benchmark: plot updates per second with a 100-neuron × 1000-step raster, and pause
+latency of the training thread. Prints figures; asserts nothing about wall-clock time.
+
+    python -m workbench.bench_ui
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def pause_latency(n: int = 5) -> list[float]:
+    """Seconds from pause() until the training thread stops inside a running epoch."""
+    from .trainer_model import TrainerModel
+
+    m, out = TrainerModel(dt_ms=0.1), []
+    try:
+        for _ in range(n):
+            m.play()
+            time.sleep(1.5)
+            start = time.perf_counter()
+            m.pause()
+            while m._thread is not None and m._interrupt.is_set():  # cleared once the loop is idle
+                time.sleep(0.001)
+            out.append(time.perf_counter() - start)
+    finally:
+        m.stop()
+    return out
+
+
+def plot_updates_per_second(seconds: float = 10.0) -> float:
+    """Serve a page with one 100×1000 raster fed by a Pipe and count browser redraws."""
+    import socket
+
+    import holoviews as hv
+    import panel as pn
+    from holoviews.streams import Pipe
+    from playwright.sync_api import sync_playwright
+
+    from .plots import hidden_raster
+
+    rng = np.random.default_rng(0)
+    counter = {"sent": 0}
+
+    def app():
+        pipe = Pipe(data={})
+        pane = pn.pane.HoloViews(hv.DynamicMap(lambda data: hidden_raster(data or {}), streams=[pipe]))
+
+        def push():
+            t, n = np.nonzero(rng.random((1000, 100)) < 0.05)
+            pipe.send({"hidden_raster": {"time_ms": t * 1.0, "neuron": n}})
+            counter["sent"] += 1
+        pn.state.add_periodic_callback(push, period=20)
+        return pane
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = pn.serve({"bench": app}, port=port, threaded=True, show=False)
+    time.sleep(1.5)
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = b.new_page()
+            page.goto(f"http://127.0.0.1:{port}/bench")
+            page.wait_for_selector("canvas", timeout=30000)
+            start, sent0 = time.perf_counter(), counter["sent"]
+            page.wait_for_timeout(seconds * 1000)
+            rate = (counter["sent"] - sent0) / (time.perf_counter() - start)
+            b.close()
+    finally:
+        server.stop()
+    return rate
+
+
+if __name__ == "__main__":
+    lat = pause_latency()
+    print(f"pause latency (dt = 0.1 ms): median {1000 * np.median(lat):.0f} ms, max {1000 * max(lat):.0f} ms")
+    print(f"raster 100 neurons x 1000 steps: {plot_updates_per_second():.1f} server-side updates/s "
+          "(Pipe sends completed by the session; browser redraws are bounded by this)")

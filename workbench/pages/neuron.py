@@ -1,0 +1,102 @@
+"""Neuron lab page: input spikes → K gamma buckets → signal → sigma-delta spikes and estimate."""
+from __future__ import annotations
+
+import holoviews as hv
+import numpy as np
+import panel as pn
+
+from ..neuron_model import NeuronLabModel
+from .common import download, help_text, template
+
+URL_KEYS = {"dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K", "threshold": "theta",
+            "delay_ms": "delay", "spread": "spread", "weight": "w"}
+HELP = {"dt_ms": "Time step (ms). The kernels below do not change with dt (to O(dt/τ)).",
+        "tau_ms": "Time constant τ of every bucket (ms); bucket k peaks near k·τ.",
+        "n_buckets": "Number of gamma buckets K.",
+        "threshold": "Sigma-delta threshold ϑ (signal units): each spike adds 2ϑ to the estimate.",
+        "delay_ms": "Hand-set delay (ms): the bucket weights v peak on the bucket whose mean delay "
+                    "(k+1)·τ is nearest.",
+        "spread": "Width of the Gaussian of v over buckets (in buckets; 0 = one bucket).",
+        "weight": "Synaptic weight w (signal units per unit bucket)."}
+NAMES = {"dt_ms": "dt (ms)", "tau_ms": "τ (ms)", "n_buckets": "buckets K", "threshold": "ϑ",
+         "delay_ms": "delay (ms)", "spread": "spread (buckets)", "weight": "weight w"}
+W = 520
+
+
+def figures(d: dict):
+    """The lab's figures from :meth:`NeuronLabModel.simulate` output (time in ms)."""
+    t = d["time_ms"]
+    inp = hv.Spikes(d["input_ms"], "time (ms)").opts(backend="bokeh", color="black", width=W,
+                                                     height=90, title="Input spikes", yaxis=None)
+    buckets = hv.Overlay([hv.Curve((t, d["buckets"][:, k]), "time (ms)", "bucket value",
+                                   label=f"k={k} (v={d['v'][k]:.2f})")
+                          for k in range(d["buckets"].shape[1])]).opts(
+        backend="bokeh", width=W, height=250, title="Gamma buckets ŷᵏ of the input",
+        legend_position="right", tools=["hover"])
+    out = (hv.Curve((t, d["signal"]), "time (ms)", "signal", label="signal y").opts(
+               backend="bokeh", line_width=2)
+           * hv.Curve((t, d["estimate"]), "time (ms)", "signal", label="estimate ŷ⁰ from spikes").opts(
+               backend="bokeh", color="#d62728")
+           * hv.Spikes(d["spike_ms"], "time (ms)", label="output spikes").opts(
+               backend="bokeh", color="#7b2d8e", spike_length=0.15 * max(d["signal"].max(), 1e-3))
+           ).opts(backend="bokeh", width=W, height=250, legend_position="top_right",
+                  title=f"Signal, sigma-delta spikes ({d['rate_hz']:.0f} spikes/s) and reconstruction")
+    kt = d["kernel_time_ms"]
+    kern = hv.Overlay([hv.Curve((kt, d["kernels"][:, k]), "time after a spike (ms)", "response",
+                                label=f"k={k}: mean delay {d['bucket_delay_ms'][k]:.0f} ms")
+                       for k in range(d["kernels"].shape[1])]).opts(
+        backend="bokeh", width=W, height=250, legend_position="right",
+        title="Gamma kernels of the buckets (in ms: the same at every dt)")
+    return hv.Layout([inp, buckets, out, kern]).cols(1)
+
+
+def create_page(model: NeuronLabModel | None = None):
+    model = model or NeuronLabModel()
+    if pn.state.location is not None:
+        pn.state.location.sync(model, dict(URL_KEYS))
+    widgets = []
+    for name in URL_KEYS:
+        cls = pn.widgets.IntSlider if name == "n_buckets" else pn.widgets.FloatSlider
+        kw = {} if name == "n_buckets" else {"step": 0.05 if name in ("dt_ms", "spread") else 0.5
+                                             if name in ("tau_ms", "delay_ms") else 0.01}
+        widgets += [cls.from_param(model.param[name], name=NAMES[name], sizing_mode="stretch_width",
+                                   css_classes=[f"wb-{name.replace('_', '-')}"], **kw),
+                    help_text(HELP[name])]
+    data = {"d": model.simulate()}
+    plot = pn.pane.HoloViews(figures(data["d"]), backend="bokeh", css_classes=["wb-neuron-plot"])
+    warn = pn.pane.Alert(data["d"]["warning"], alert_type="warning", css_classes=["wb-warning"],
+                         visible=bool(data["d"]["warning"]))
+
+    def update(*_):
+        data["d"] = model.simulate()
+        plot.object = figures(data["d"])
+        warn.object, warn.visible = data["d"]["warning"], bool(data["d"]["warning"])
+
+    model.param.watch(update, list(URL_KEYS))
+
+    def png():
+        from ..exports import png_bytes
+        return png_bytes(figures(data["d"]))
+
+    def rec():
+        from ..exports import netcdf_bytes
+        import xarray as xr
+        d = data["d"]
+        ds = xr.Dataset({"buckets": (("time_ms", "bucket"), d["buckets"]),
+                         "signal": (("time_ms",), d["signal"]),
+                         "estimate": (("time_ms",), d["estimate"])},
+                        coords={"time_ms": d["time_ms"]},
+                        attrs={k: getattr(model, k) for k in URL_KEYS})
+        return netcdf_bytes(ds)
+
+    sidebar = [*widgets, pn.pane.Markdown("### Export"),
+               download("Figures (PNG)", "neuron.png", png, "wb-dl-png"),
+               download("Recording (NetCDF)", "neuron.nc", rec, "wb-dl-recording")]
+    intro = pn.pane.Markdown(
+        "One neuron with one input. Each input spike of height 1 enters **bucket 0**; bucket k "
+        "spills into bucket k+1 with time constant τ, so bucket k is the input smoothed and "
+        "delayed by about k·τ. The neuron's signal is y = ReLU(w·Σₖ vᵏ·ŷᵏ): the bucket weights "
+        "v make a smooth, learnable delay. The sigma-delta encoder spikes whenever y exceeds its "
+        "own estimate by ϑ. Equations: `engine/buckets.py`, `engine/encoder.py`.",
+        sizing_mode="stretch_width")
+    return template("neuron", sidebar, [pn.Column(intro, warn, plot, sizing_mode="stretch_width")])
