@@ -12,6 +12,7 @@ def _train(args: argparse.Namespace) -> int:
     from .experiment import Experiment
     from .learning import MODES
     from .memory import PeakMemory
+    from .tasks import make_task
 
     if args.mode not in MODES:
         raise ValueError(f"--mode must be one of {MODES}")
@@ -22,11 +23,14 @@ def _train(args: argparse.Namespace) -> int:
         overrides["n_buckets"] = args.n_buckets
     if args.bucket_weights is not None:
         overrides["bucket_weights"] = args.bucket_weights
+    if args.threshold is not None:
+        overrides["threshold"] = args.threshold[0] if len(args.threshold) == 1 else tuple(args.threshold)
     if args.adaptive_threshold:
         overrides["adaptive_threshold"] = True
     overrides["device"] = args.device
     start = time.perf_counter()
-    ex = Experiment(args.task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
+    task = make_task(args.task, seed=args.seed, **({"n_hidden": args.n_hidden} if args.n_hidden else {}))
+    ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
                     **overrides)
     bar = None
     if not args.json:
@@ -76,6 +80,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=None, help="learning rate (default: the task's)")
     tr.add_argument("--tau-ms", type=float, default=None, help="bucket time constant (ms)")
     tr.add_argument("--n-buckets", type=int, default=None, help="buckets K")
+    tr.add_argument("--n-hidden", type=int, default=None, help="hidden neurons (default: the task's)")
+    tr.add_argument("--threshold", type=float, nargs="+", default=None,
+                    help="sigma-delta threshold ϑ: one value or one per layer (signal units)")
     tr.add_argument("--bucket-weights", choices=["neuron", "synapse"], default=None)
     tr.add_argument("--adaptive-threshold", action="store_true")
     tr.add_argument("--device", default="cpu")

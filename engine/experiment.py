@@ -25,10 +25,9 @@ class Experiment:
 
     def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float | None = None,
                  seed: int = 0, update_every: int | None = None, **config_overrides):
-        self.task = make_task(task) if isinstance(task, str) else task
+        self.task = make_task(task, seed=seed) if isinstance(task, str) else task
         torch.manual_seed(seed)
-        self.cfg = self.task.network_config(dt_ms, **config_overrides)
-        self.net = Network(self.cfg, seed=seed)
+        self.net = Network(self.task.network_config(dt_ms, **config_overrides), seed=seed)
         self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr or self.task.lr,
                                update_every=update_every, warmup_ms=self.task.warmup_ms)
         self.epoch_index = 0
@@ -36,10 +35,13 @@ class Experiment:
         self.last_result = None
         self.last_batch = None
 
+    @property
+    def cfg(self):
+        return self.net.cfg
+
     def set_dt(self, dt_ms: float) -> None:
         """Train at a new resolution from the next epoch on (parameters are in ms)."""
         self.net.set_dt(dt_ms)
-        self.cfg = self.net.cfg
 
     def run_epoch(self) -> dict:
         """One training sequence (one batch); returns its loss and the task's metric."""

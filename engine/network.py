@@ -102,13 +102,29 @@ class Network(nn.Module):
     def dt_ms(self) -> float:
         return self.cfg.dt_ms
 
+    LIVE_FIELDS = ("dt_ms", "tau_ms", "threshold", "adaptive_threshold", "adaptation_ms",
+                   "adaptation_gain", "coding", "input_height", "input_threshold")
+
+    def reconfigure(self, **changes) -> None:
+        """Change settings that keep every parameter's shape, on a live network (validated).
+
+        ``tau_ms`` overwrites the layers' time constants (learned ones included); the others
+        take effect from the next step. Shape-changing fields (sizes, n_buckets, ...) raise.
+        """
+        bad = sorted(set(changes) - set(self.LIVE_FIELDS))
+        if bad:
+            raise ValueError(f"{bad} cannot change on a live network (build a new one); "
+                             f"live fields: {', '.join(self.LIVE_FIELDS)}")
+        cfg = self.cfg.replace(**changes)
+        if "tau_ms" in changes:
+            with torch.no_grad():
+                for layer, spec in zip(self.layers, cfg.layers):
+                    layer.tau_ms.copy_(torch.tensor(spec.tau_ms, dtype=layer.tau_ms.dtype))
+        self.cfg = cfg
+
     def set_dt(self, dt_ms: float) -> None:
         """Simulate at a new time step from now on; all parameters are in ms and stay valid."""
-        self.cfg = self.cfg.replace(dt_ms=dt_ms)
-
-    def set_threshold(self, threshold) -> None:
-        """Change the sigma-delta thresholds ϑ₀ (one value or one per layer)."""
-        self.cfg = self.cfg.replace(threshold=threshold)
+        self.reconfigure(dt_ms=dt_ms)
 
     @property
     def device(self) -> torch.device:

@@ -140,3 +140,13 @@ def test_lesson_runs(tmp_path):
     mod = runpy.run_path("lessons/01_gamma_buckets.py")
     written = mod["main"](str(tmp_path))
     assert len(written) == 2 and all(open(p, "rb").read(4) == b"\x89PNG" for p in written)
+
+
+def test_preset_loads_its_defaults_but_a_link_wins():
+    model = TrainerModel()
+    model.preset = "coincidence"
+    assert (model.tau_ms, model.n_buckets, model.bucket_weights) == (2.0, 6, "synapse")
+    linked = TrainerModel()
+    linked.apply_url_state({"preset": "coincidence", "tau": "3.0", "K": "5"})
+    assert (linked.preset, linked.tau_ms, linked.n_buckets) == ("coincidence", 3.0, 5)
+    assert "--task coincidence" in linked.cli_command() and "--tau-ms 3" in linked.cli_command()

@@ -28,9 +28,9 @@ class ResolutionModel(param.Parameterized):
         from engine.experiment import Experiment
         from engine.simulate import simulate
         from engine.tasks import PatternTask
-        from engine.tasks.spiketrains import bin_times, spike_times_ms
+        from engine.tasks.spiketrains import bin_times, match_spikes, spike_times_ms
 
-        from .lif_baseline import train_lif
+        from engine.baselines import LIFConfig, LIFNetwork, LIFTrainer, run_lif
 
         task = PatternTask(seed=self.seed)
         net = self.network
@@ -40,7 +40,14 @@ class ResolutionModel(param.Parameterized):
                 ex.run_epoch()
             net = ex.net
         gamma, lif = {}, {}
-        lif_net = train_lif(task, dt_ms=1.0, epochs=self.epochs, seed=self.seed)
+        # LIF with a spiking output, BPTT + surrogate gradient at 1 ms on the filtered spikes
+        lif_net = LIFNetwork(LIFConfig(sizes=(task.n_inputs, task.n_hidden, task.n_outputs),
+                                       dt_ms=1.0, readout="count", weight_gain=(8.0, 2.0)),
+                             seed=self.seed)
+        trainer = LIFTrainer(lif_net, mode="bptt", loss="mse", lr=1e-2, mse_kernel=(5.0, 1.0))
+        train_inputs = bin_times(task.input_times(), 1.0, task.duration_ms).unsqueeze(1)
+        for _ in range(self.epochs):
+            trainer.train_sequence(train_inputs, task.target_signal(1.0, 5.0, 1.0))
         for dt in DTS_MS:
             copy_net = copy.deepcopy(net)
             copy_net._step_hooks.clear()
@@ -49,14 +56,15 @@ class ResolutionModel(param.Parameterized):
             gamma[dt] = {"spike_ms": spike_times_ms(res.spikes[-1][:, 0], dt)[0].numpy(),
                          **task.metrics(res), "rate_hz": res.spikes_per_neuron_per_s()}
             inputs = bin_times(task.input_times(), dt, task.duration_ms).unsqueeze(1)
-            with torch.no_grad():
-                out, _, hid = lif_net(inputs, dt)
-            from engine.tasks.spiketrains import match_spikes
-            times = spike_times_ms(out[:, 0], dt)[0]
+            lif_net.set_dt(dt)
+            out = run_lif(lif_net, inputs)  # count readout: logits = running output spike count
+            spikes = torch.diff(out.logits, dim=0, prepend=torch.zeros_like(out.logits[:1]))
+            times = spike_times_ms(spikes[:, 0], dt)[0]
             matched = match_spikes(times, task.target_times()[0], task.tolerance_ms)
+            n_neurons = sum(c.numel() for c in out.spike_counts)
             lif[dt] = {"spike_ms": times.numpy(), "matched_fraction": matched / task.n_targets,
-                       "output_spikes": int(out.sum()),
-                       "rate_hz": float(hid.sum() + out.sum()) / (hid.shape[2] + out.shape[2])
+                       "output_spikes": int(spikes.sum()),
+                       "rate_hz": float(sum(c.sum() for c in out.spike_counts)) / n_neurons
                        / (task.duration_ms / 1000)}
         self.results = {"gamma": gamma, "lif": lif,
                         "target_ms": task.target_times()[0].numpy()}

@@ -9,6 +9,7 @@ within a few time steps, not at the end of a long epoch (the interrupted epoch i
 """
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 
@@ -39,14 +40,14 @@ class TrainerModel(param.Parameterized):
     dt_ms = param.Number(1.0, softbounds=DT_RANGE_MS, doc="time step (ms); applies live")
     tau_ms = param.Number(5.0, softbounds=(0.5, 20.0), doc="bucket time constant τ (ms); applies live")
     n_buckets = param.Integer(4, softbounds=(1, 8), doc="gamma buckets K; restarts the network")
-    threshold_hidden = param.Number(0.1, softbounds=(0.01, 1.0), doc="hidden ϑ (signal units)")
+    threshold_hidden = param.Number(0.3, softbounds=(0.01, 1.0), doc="hidden ϑ (signal units)")
     threshold_out = param.Number(0.5, softbounds=(0.05, 2.0), doc="output ϑ (signal units)")
     adaptive_threshold = param.Boolean(False, doc="ϑ rises by m_f·ϑ per spike, decays in 15 ms")
-    bucket_weights = param.Selector(objects=["neuron", "synapse"], default="neuron",
+    bucket_weights = param.Selector(objects=["neuron", "synapse"], default="synapse",
                                     doc="v per neuron or per synapse; restarts")
     mode = param.Selector(objects=["spatial", "traces"], default="spatial",
                           doc="online learning rule; restarts")
-    lr = param.Number(1e-2, softbounds=(1e-4, 0.1), doc="Adam learning rate; applies live")
+    lr = param.Number(3e-2, softbounds=(1e-4, 0.1), doc="Adam learning rate; applies live")
     n_hidden = param.Integer(50, softbounds=(4, 200), doc="hidden neurons; restarts")
     seed = param.Integer(0, softbounds=(0, 1000), doc="network and task seed; restarts")
     speed = param.Number(20.0, softbounds=(0.2, 20.0), doc="at most this many epochs per second")
@@ -58,6 +59,7 @@ class TrainerModel(param.Parameterized):
 
     def __init__(self, **params):
         self._ready = False
+        self._applying_url = False
         super().__init__(**params)
         self._lock = threading.Lock()
         self._wake = threading.Event()
@@ -96,9 +98,7 @@ class TrainerModel(param.Parameterized):
                f"--n-buckets {self.n_buckets} --bucket-weights {self.bucket_weights}")
         if self.adaptive_threshold:
             cmd += " --adaptive-threshold"
-        if self.n_hidden != 50 or (self.threshold_hidden, self.threshold_out) != (0.1, 0.5):
-            cmd += (f"  # hidden={self.n_hidden}, ϑ=({self.threshold_hidden:g}, "
-                    f"{self.threshold_out:g}) are not CLI options yet")
+        cmd += f" --n-hidden {self.n_hidden} --threshold {self.threshold_hidden:g} {self.threshold_out:g}"
         return cmd
 
     def url_state(self) -> dict:
@@ -108,6 +108,19 @@ class TrainerModel(param.Parameterized):
     def apply_url_state(self, query: dict) -> None:
         """Set settings from URL query values (unknown keys ignored; strings converted)."""
         by_key = {key: name for name, key in URL_KEYS.items()}
+        with self.applying_url():
+            self._apply_query(query, by_key)
+
+    @contextlib.contextmanager
+    def applying_url(self):
+        """While a link's settings are applied, they win over the preset's defaults."""
+        self._applying_url = True
+        try:
+            yield
+        finally:
+            self._applying_url = False
+
+    def _apply_query(self, query: dict, by_key: dict) -> None:
         for key, raw in query.items():
             name = by_key.get(key)
             if name is None:
@@ -122,6 +135,20 @@ class TrainerModel(param.Parameterized):
             else:
                 value = raw
             setattr(self, name, value)
+
+    def preset_defaults(self) -> dict:
+        """The preset task's own settings (τ, K, ϑ, bucket weights, learning rate)."""
+        task = self.task()
+        cfg = task.network_config(self.dt_ms)
+        spec = cfg.layers
+        return dict(tau_ms=spec[0].tau_ms[0], n_buckets=spec[0].n_buckets,
+                    threshold_hidden=spec[0].threshold, threshold_out=spec[-1].threshold,
+                    bucket_weights=cfg.bucket_weights, lr=task.lr)
+
+    @param.depends("preset", watch=True)
+    def _load_preset(self):
+        if self._ready and not self._applying_url:
+            self.param.update(self.preset_defaults())
 
     # ------------------------------------------------------------------ validation
     @param.depends(*URL_KEYS, watch=True)
@@ -279,16 +306,13 @@ class TrainerModel(param.Parameterized):
                 self.ex.set_dt(live["dt_ms"])
                 self._recorder.every = max(1, int(round(0.5 / live["dt_ms"])))
             if "tau_ms" in live:  # τ carries over: every layer's input buckets
-                for layer in net.layers:
-                    layer.tau_ms.data.fill_(live["tau_ms"])
-                net.cfg = net.cfg.replace(tau_ms=live["tau_ms"])
+                net.reconfigure(tau_ms=live["tau_ms"])
             if "threshold_hidden" in live or "threshold_out" in live:
-                net.set_threshold((s["threshold_hidden"], s["threshold_out"]))
+                net.reconfigure(threshold=(s["threshold_hidden"], s["threshold_out"]))
             if "adaptive_threshold" in live:
-                net.cfg = net.cfg.replace(adaptive_threshold=s["adaptive_threshold"])
+                net.reconfigure(adaptive_threshold=s["adaptive_threshold"])
             if "lr" in live:
                 self.ex.trainer.set_lr(s["lr"])
-            self.ex.cfg = net.cfg
         except ValueError as err:  # validated already; a last line of defence
             self._thread_error = f"Invalid setting: {err}"
 

@@ -72,17 +72,20 @@ class PatternTask:
         """(inputs [T, 1, n_in], target signal [T, 1, n_out]) at the network's dt."""
         dt = net.dt_ms
         inputs = bin_times(self.input_times(), dt, self.duration_ms).unsqueeze(1)
-        spikes = bin_times(self.target_times(), dt, self.duration_ms)  # [T, n_out]
-        out_layer = net.layers[-1]
-        alpha = float(alpha_from_tau(dt, float(out_layer.tau_ms[0].detach())))
-        height = 2 * net.cfg.layers[-1].threshold
-        # bucket-0 decode of the target train: Σ_s 2ϑ·α^(t − t_s) for t ≥ t_s
+        tau_ms = float(net.layers[-1].tau_ms[0].detach())  # the output encoder's decay
+        return inputs, self.target_signal(dt, tau_ms, 2 * net.cfg.layers[-1].threshold)
+
+    def target_signal(self, dt_ms: float, tau_ms: float, height: float) -> torch.Tensor:
+        """Target spikes decoded by an exponential (bucket-0) kernel: Σ_s height·α^(t − t_s)
+        for t ≥ t_s, α = exp(−dt/τ). Shape: → [T, 1, n_out]."""
+        spikes = bin_times(self.target_times(), dt_ms, self.duration_ms)  # [T, n_out]
+        alpha = float(alpha_from_tau(dt_ms, tau_ms))
         steps = torch.arange(spikes.shape[0], dtype=torch.float64)
-        signal = torch.zeros(spikes.shape, dtype=torch.float64)  # [T, n_out]
+        signal = torch.zeros(spikes.shape, dtype=torch.float64)
         for step, neuron in torch.nonzero(spikes).tolist():
             lag = steps - step
             signal[:, neuron] += torch.where(lag >= 0, height * spikes[step, neuron] * alpha ** lag.clamp_min(0), 0.0)
-        return inputs, signal.to(torch.float32).unsqueeze(1)
+        return signal.to(torch.float32).unsqueeze(1)
 
     def target_spikes(self, dt_ms: float) -> torch.Tensor:
         return bin_times(self.target_times(), dt_ms, self.duration_ms)

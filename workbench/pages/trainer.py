@@ -109,7 +109,8 @@ def create_page(model: TrainerModel | None = None):
     """The Trainer page of one browser session."""
     model = model or TrainerModel()
     if pn.state.location is not None:
-        pn.state.location.sync(model, dict(URL_KEYS))
+        with model.applying_url():
+            pn.state.location.sync(model, dict(URL_KEYS))
     pipes, panes = {}, {}
     for name, figure in plots.FIGURES.items():
         pipes[name], panes[name] = live_plot(figure)
