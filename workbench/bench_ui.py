@@ -29,8 +29,14 @@ def pause_latency(n: int = 5) -> list[float]:
     return out
 
 
-def plot_updates_per_second(seconds: float = 10.0) -> float:
-    """Serve a page with one 100×1000 raster fed by a Pipe and count browser redraws."""
+_COUNT_JS = """() => { window.__updates = 0;
+  for (const doc of Bokeh.documents) doc.on_change(() => { window.__updates += 1 }); }"""
+
+
+def plot_updates_per_second(seconds: float = 10.0) -> tuple[float, float]:
+    """Serve a page with one 100×1000 raster fed by a Pipe as fast as the session can push;
+    returns (server pushes per second, updates applied by the browser's Bokeh document per
+    second), each push counted once in the browser however many models it changes."""
     import socket
 
     import holoviews as hv
@@ -66,17 +72,62 @@ def plot_updates_per_second(seconds: float = 10.0) -> float:
             page = b.new_page()
             page.goto(f"http://127.0.0.1:{port}/bench")
             page.wait_for_selector("canvas", timeout=30000)
+            page.wait_for_timeout(1000)
+            page.evaluate(_COUNT_JS)
             start, sent0 = time.perf_counter(), counter["sent"]
             page.wait_for_timeout(seconds * 1000)
-            rate = (counter["sent"] - sent0) / (time.perf_counter() - start)
+            elapsed = time.perf_counter() - start
+            sent = counter["sent"] - sent0
+            changes = page.evaluate("() => window.__updates")
             b.close()
     finally:
         server.stop()
-    return rate
+    per_push = max(changes / max(sent, 1), 1.0)  # document events one push causes
+    return sent / elapsed, changes / per_push / elapsed
+
+
+def session_memory_mb(minutes: float = 10.0, every_s: float = 30.0) -> list[tuple[float, float]]:
+    """RSS of the server (one browser session training the pattern preset) over time, MiB."""
+    import socket
+
+    from playwright.sync_api import sync_playwright
+
+    from engine.memory import rss_bytes
+
+    from .app import serve
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = serve(port=port, threaded=True)
+    time.sleep(2)
+    samples = []
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = b.new_page()
+            page.goto(f"http://127.0.0.1:{port}/trainer?preset=pattern&seed=0")
+            page.wait_for_selector(".wb-play button", timeout=60000)
+            page.locator(".wb-play button").click()
+            start = time.perf_counter()
+            while time.perf_counter() - start < minutes * 60:
+                samples.append((time.perf_counter() - start, rss_bytes() / 2**20))
+                page.wait_for_timeout(every_s * 1000)
+            samples.append((time.perf_counter() - start, rss_bytes() / 2**20))
+            b.close()
+    finally:
+        server.stop()
+    return samples
 
 
 if __name__ == "__main__":
     lat = pause_latency()
     print(f"pause latency (dt = 0.1 ms): median {1000 * np.median(lat):.0f} ms, max {1000 * max(lat):.0f} ms")
-    print(f"raster 100 neurons x 1000 steps: {plot_updates_per_second():.1f} server-side updates/s "
-          "(Pipe sends completed by the session; browser redraws are bounded by this)")
+    sent, shown = plot_updates_per_second()
+    print(f"raster 100 neurons x 1000 steps: {sent:.1f} pushes/s from the session, "
+          f"{shown:.1f} updates/s applied in the browser")
+    import sys
+    if "--memory" in sys.argv:
+        for t, mb in session_memory_mb():
+            print(f"  t = {t:5.0f} s  server RSS {mb:7.1f} MiB")
