@@ -64,15 +64,15 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
         keep: ``"all"`` layers' spikes/signals, ``"output"`` layer only, or ``"none"``.
     """
     check_inputs(net, inputs)
+    if keep not in ("all", "output", "none"):
+        raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
     inputs = inputs.to(device=net.device, dtype=net.dtype)
     n_steps, batch = inputs.shape[:2]
     if state is None:
         state = net.init_state(batch)
     n_layers = len(net.layers)
     kept = range(n_layers) if keep == "all" else ([n_layers - 1] if keep == "output" else [])
-    spikes = {l: [] for l in kept}
-    signals = {l: [] for l in kept}
-    preacts = {l: [] for l in kept}
+    records = {l: ([], [], []) for l in kept}  # spikes, y, x per kept layer
     in_spikes = [] if keep == "all" else None
     counts = [torch.zeros(s.n_out, device=net.device, dtype=net.dtype) for s in net.cfg.layers]
     # [T, B, ...] targets are per step; [B] labels hold for the whole sequence
@@ -87,51 +87,37 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     try:
         with grad_ctx:
             for t in range(n_steps):  # index per step: unbind's T views would grow memory with T
-                input_t = inputs[t]
                 if learner is not None:
                     state = learner.prepare(state)
-                out, state = net.step(input_t, state)
+                out, state = net.step(inputs[t], state)
                 if net._step_hooks:
                     net._call_step_hooks(t, out)
                 if learner is not None:
                     learner.observe(t, out, targets[t] if per_step_targets else targets)
                 for l, layer_out in enumerate(out.layers):
                     counts[l] += layer_out.spikes.detach().sum(0)
-                    if l in spikes:
-                        spikes[l].append(layer_out.spikes.detach())
-                        signals[l].append(layer_out.y.detach())
-                        preacts[l].append(layer_out.x.detach())
+                    if l in records:
+                        for store, value in zip(records[l], (layer_out.spikes, layer_out.y, layer_out.x)):
+                            store.append(value.detach())
                 if in_spikes is not None:
                     in_spikes.append(out.input_spikes.detach())
         loss = learner.finish() if learner is not None else 0.0
     finally:
         if flush:
             torch.set_flush_denormal(False)
-    stack = lambda d: tuple(torch.stack(d[l]) for l in kept)  # noqa: E731  [T, B, N_l] each
-    return SimResult(stack(spikes), stack(signals), stack(preacts),
-                     torch.stack(in_spikes) if in_spikes is not None else None,
-                     tuple(counts), float(loss),
-                     _detach_state(state), net.dt_ms)
+    stacked = [tuple(torch.stack(records[l][i]) for l in kept) for i in range(3)]  # [T, B, N_l]
+    return SimResult(*stacked, torch.stack(in_spikes) if in_spikes is not None else None,
+                     tuple(counts), float(loss), detach_state(state), net.dt_ms)
 
 
-def _detach_state(state: NetworkState) -> NetworkState:
-    return type(state)(*[_detach_tree(s) for s in state])
-
-
-def _detach_tree(obj):
-    if isinstance(obj, torch.Tensor):
-        return obj.detach()
-    if obj is None:
-        return None
-    if isinstance(obj, tuple):
-        items = [_detach_tree(o) for o in obj]
-        return type(obj)(*items) if hasattr(obj, "_fields") else tuple(items)
-    return obj
-
-
-def detach_state(state: NetworkState) -> NetworkState:
-    """The same state cut from any autograd graph."""
-    return _detach_state(state)
+def detach_state(state):
+    """The same state (nested tuples / NamedTuples of tensors) cut from any autograd graph."""
+    if isinstance(state, torch.Tensor):
+        return state.detach()
+    if isinstance(state, tuple):
+        items = [detach_state(s) for s in state]
+        return type(state)(*items) if hasattr(state, "_fields") else tuple(items)
+    return state
 
 
 def simulate(net: Network, inputs: torch.Tensor, state: NetworkState | None = None,
