@@ -152,3 +152,18 @@ def test_engine_imports_no_ui_library():
             "bad=[m for m in ('panel','holoviews','bokeh','param') if m in sys.modules];"
             "assert not bad, bad")
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_coincidence_tuning_reads_the_delay_built_into_the_kernels():
+    task = CoincidenceTask()
+    net = engine.Network(task.network_config())
+    n = task.n_per_side
+    with torch.no_grad():
+        net.layers[0].weight.fill_(1.0)
+        v = net.layers[0].bucket_weight  # [H, 2n, K], τ = 2 ms
+        v.zero_()
+        v[:, :n, 2] = 1.0  # population A through bucket 2 (peak 2τ = 4 ms later)
+        v[:, n:, 0] = 1.0  # population B through bucket 0
+        net.layers[1].weight.fill_(1.0)
+    assert task.hidden_tuning_ms(net).sub(4.0).abs().max() <= 1.0
+    assert task.learned_delays_ms(net) == pytest.approx([float(task.hidden_tuning_ms(net)[0])] * 5)

@@ -7,10 +7,9 @@ from dataclasses import dataclass
 
 import torch
 
-from ..buckets import bucket_delays_ms
+from ..buckets import bucket_delays_ms, gamma_kernels
 from ..config import NetworkConfig, check_positive
 from ..network import Network
-from ..neuron import kernel_delay_ms
 from ..simulate import simulate
 from .spiketrains import bin_times, poisson_times
 
@@ -80,23 +79,39 @@ class CoincidenceTask:
         warm = int(round(self.warmup_ms / dt_ms))
         return logits[warm:].sum(0).argmax(-1)
 
-    def learned_delays_ms(self, net: Network) -> list[float]:
-        """Each output neuron's learned effective delay (ms): over hidden units, the |w|-weighted
-        delay of population A's synapses minus B's (the v-weighted mean bucket delay), averaged
-        with the output's positive weights. A detector of Δ should approach Δ."""
+    def hidden_tuning_ms(self, net: Network, resolution_ms: float = 0.1) -> torch.Tensor:
+        """The ITD each hidden unit is tuned to (ms), read from its learned synaptic kernels.
+
+        Channel i of population A and channel i of B carry the same train, B later by Δ. Unit h
+        filters them with kernels κ_hi(t) = w_hi Σ_k v_hik h_k(t) (h_k: bucket k's gamma
+        kernel), so one spike pair drives it by κ_{h,A_i}(t) + κ_{h,B_i}(t − Δ). Its preferred Δ
+        is the lag that maximises the peak of that drive, summed over channels,
+        Σ_i max_t [κ_{h,A_i}(t) + κ_{h,B_i}(t − Δ)], searched over [0, max ITD + 2 ms]. Shape: → [H].
+        """
         hid = net.layers[0]
-        delays = bucket_delays_ms(hid.tau_ms.detach())  # [K]
-        v = hid.bucket_weight.detach()
+        horizon = float(bucket_delays_ms(hid.tau_ms.detach())[-1]) * 4
+        kern = gamma_kernels(resolution_ms, hid.tau_ms.detach(), horizon)  # [L, K]
+        v = hid.bucket_weight.detach().double()
         v = v if v.dim() == 3 else v.unsqueeze(1).expand(-1, hid.weight.shape[1], -1)
-        d = kernel_delay_ms(v, delays)  # [H, 2n]
-        w = hid.weight.detach().clamp_min(0)  # excitatory synapses carry the timing
+        synaptic = hid.weight.detach().double().unsqueeze(-1) * v  # [H, 2n, K]
+        kappa = synaptic @ kern.T  # [H, 2n, L]
         n = self.n_per_side
-        wa, wb = w[:, :n], w[:, n:]
-        da = (wa * d[:, :n]).sum(1) / wa.sum(1).clamp_min(1e-9)
-        db = (wb * d[:, n:]).sum(1) / wb.sum(1).clamp_min(1e-9)
-        unit = da - db  # [H]
-        w_out = net.layers[1].weight.detach().clamp_min(0)  # [C, H]
-        return ((w_out * unit).sum(1) / w_out.sum(1).clamp_min(1e-9)).tolist()
+        a, b = kappa[:, :n], kappa[:, n:]  # [H, n, L]
+        lags = range(int(round((max(self.itds_ms) + 2.0) / resolution_ms)) + 1)
+        pad = torch.zeros_like(b)
+        # B's kernel shifted Δ = lag steps later
+        score = torch.stack([(a + torch.cat([pad[..., :lag], b[..., :b.shape[-1] - lag]], -1))
+                             .amax(-1).sum(1) for lag in lags], -1)  # [H, lags]
+        return score.argmax(-1).double() * resolution_ms  # [H]
+
+    def learned_delays_ms(self, net: Network) -> list[float]:
+        """Each output neuron's learned effective delay (ms): the ITD tunings of the hidden units
+        (:meth:`hidden_tuning_ms`), averaged with the output's positive weights. A detector of
+        Δ should approach Δ (MODEL.md §6: kernel correlation reads tuning better than the
+        v-weighted mean bucket delay)."""
+        tuning = self.hidden_tuning_ms(net)  # [H]
+        w_out = net.layers[1].weight.detach().double().clamp_min(0)  # [C, H]
+        return ((w_out * tuning).sum(1) / w_out.sum(1).clamp_min(1e-9)).tolist()
 
     def evaluate(self, net: Network) -> dict:
         inputs, labels = self.test_set(net.dt_ms)
