@@ -16,6 +16,11 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.mode not in MODES:
         raise ValueError(f"--mode must be one of {MODES}")
+    if args.threads is not None:
+        if args.threads < 1:
+            raise ValueError("--threads must be >= 1")
+        import torch
+        torch.set_num_threads(args.threads)
     overrides = {}
     if args.tau_ms is not None:
         overrides["tau_ms"] = args.tau_ms
@@ -86,6 +91,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--bucket-weights", choices=["neuron", "synapse"], default=None)
     tr.add_argument("--adaptive-threshold", action="store_true")
     tr.add_argument("--device", default="cpu")
+    tr.add_argument("--threads", type=int, default=None,
+                    help="torch CPU threads (1 is fastest for small networks on a busy machine)")
     tr.add_argument("--save", default=None, help="write the trained model (state dict + config)")
     tr.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     tr.set_defaults(func=_train)

@@ -26,7 +26,8 @@ class Learner:
     Args:
         net: the network (its parameters are read, never written).
         mode: ``"spatial"``, ``"traces"`` or ``"bptt"``.
-        loss: ``"mse"`` (targets [T, B, N_out] signals) or ``"ce"`` (labels [B] or [T, B]).
+        loss: ``"mse"`` / ``"mse_hinge"`` (targets [T, B, N_out] signals) or ``"ce"`` (labels
+            [B] or [T, B]); see :func:`engine.losses.step_loss`.
         warmup_ms: no loss during the first ``warmup_ms`` of a sequence.
         update_every: call ``on_update(grads)`` every this many steps (online modes);
             ``None``: once per sequence, at the end.

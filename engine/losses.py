@@ -6,7 +6,9 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-LOSSES = ("mse", "ce")
+LOSSES = ("mse", "mse_hinge", "ce")
+#: target level (signal units) below which "mse_hinge" lets x be negative for free
+SILENT_BELOW = 0.05
 
 
 def loss_schedule(n_steps: int, dt_ms: float, warmup_ms: float = 0.0) -> tuple[int, float]:
@@ -25,11 +27,17 @@ def step_loss(kind: str, x_out: torch.Tensor, target_t: torch.Tensor) -> torch.T
     """ℓ(t) of one step.
 
     ``"mse"``: Σ_j (x_j − target_j)², averaged over the batch (x is the readout's pre-ReLU
-    signal; target [B, N_out] the target signal). ``"ce"``: cross-entropy of the logits x
-    [B, N_out] against labels [B].
+    signal; target [B, N_out] the target signal). ``"mse_hinge"``: the same, except that a
+    negative x costs nothing while the target is silent (below ``SILENT_BELOW``): such an x
+    emits no spike, and leaving it free lets the network spend its capacity on the target spikes
+    (a [choice]; pure ``"mse"`` under-fits the peaks and output spikes come and go).
+    ``"ce"``: cross-entropy of the logits x [B, N_out] against labels [B].
     """
-    if kind == "mse":
-        return ((x_out - target_t) ** 2).sum(-1).mean()
+    if kind in ("mse", "mse_hinge"):
+        err = (x_out - target_t) ** 2
+        if kind == "mse_hinge":
+            err = torch.where((x_out < 0) & (target_t < SILENT_BELOW), torch.zeros_like(err), err)
+        return err.sum(-1).mean()
     if kind == "ce":
         return F.cross_entropy(x_out, target_t)
     raise ValueError(f"loss must be one of {LOSSES} (got {kind!r})")

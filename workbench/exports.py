@@ -56,7 +56,7 @@ def recording_dataset(ex, recorder=None, command: str = ""):
         "loss": (("epoch",), np.array([r["loss"] for r in hist])),
         "score": (("epoch",), np.array([r[ex.task.score_name] for r in hist], dtype=float)),
     }
-    if ex.task.loss == "mse":
+    if ex.task.loss != "ce":  # a target signal (mse, mse_hinge)
         data["target_signal"] = (("time_ms", "output"), targets[:, 0].double().numpy())
     coords = {"time_ms": time_ms, "epoch": [r["epoch"] for r in hist]}
     rec = recorder

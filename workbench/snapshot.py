@@ -70,7 +70,7 @@ def take(ex, grad_tap=None, history_limit: int = 500) -> dict:
             "n_outputs": res.spikes[out_layer].shape[2]}
     sig, block = decimate_time(res.preacts[out_layer][:, 0])  # pre-ReLU x: what the loss sees
     snap["signal"] = {"time_ms": np.arange(sig.shape[0]) * block * dt, "output": sig}
-    if ex.task.loss == "mse":
+    if ex.task.loss != "ce":  # a target signal (mse, mse_hinge)
         tgt, _ = decimate_time(targets[:, 0])
         snap["signal"]["target"] = tgt
         snap["target_raster"] = raster(ex.task.target_spikes(dt), dt)

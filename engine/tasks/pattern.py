@@ -18,7 +18,8 @@ class PatternTask:
     ``n_outputs`` neurons, each with ``n_targets`` target spike times (ms).
 
     The loss is the squared error between the readout's pre-ReLU signal x and the target spike
-    train decoded by the bucket-0 kernel (height 2ϑ_out, decay τ of the output encoder), times dt.
+    train decoded by the bucket-0 kernel (height 2ϑ_out, decay τ of the output encoder), times dt,
+    with a negative x free while the target is silent (``"mse_hinge"``, engine/losses.py).
     """
 
     n_inputs: int = 50
@@ -30,7 +31,7 @@ class PatternTask:
     seed: int = 0
     tolerance_ms: float = 2.0
     name: str = "pattern"
-    loss: str = "mse"
+    loss: str = "mse_hinge"
     warmup_ms: float = 0.0
     lr: float = 3e-2
 
