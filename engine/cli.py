@@ -16,6 +16,8 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.mode not in MODES:
         raise ValueError(f"--mode must be one of {MODES}")
+    if args.epochs < 1:
+        raise ValueError(f"--epochs must be >= 1 (got {args.epochs})")
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError("--threads must be >= 1")
@@ -57,8 +59,12 @@ def _train(args: argparse.Namespace) -> int:
     finally:
         if bar is not None:
             bar.close()
+    score = ex.task.score_name
+    first_best = max(ex.history, key=lambda r: r[score])  # the first epoch reaching the best
     out = {"task": args.task, "dt_ms": args.dt_ms, "mode": args.mode, "epochs": args.epochs,
-           "seed": args.seed, "final_loss": ex.history[-1]["loss"] if ex.history else None,
+           "seed": args.seed, "final_loss": ex.history[-1]["loss"],
+           f"best_train_{score}": first_best[score], "first_epoch_at_best": first_best["epoch"],
+           "train_s_to_best": round(sum(r["wall_s"] for r in ex.history[:first_best["epoch"] + 1]), 2),
            **metrics, "peak_memory_mb": round(mem.total_peak_mb, 1),
            "training_memory_mb": round(mem.peak_mb, 1),
            "wall_s": round(time.perf_counter() - start, 2)}

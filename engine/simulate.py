@@ -5,7 +5,7 @@ from typing import NamedTuple
 
 import torch
 
-from .network import Network, NetworkState, StepOutput
+from .network import Network, NetworkState
 
 
 class SimResult(NamedTuple):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 
-import numpy as np
 import param
 
 DTS_MS = (2.0, 1.0, 0.5, 0.1)

@@ -28,12 +28,11 @@ def _pattern_task(quick: bool):
 
 def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, seed: int = 0) -> list[dict]:
     """Train on pattern at dt_train; score at each of ``dts`` (matched fraction, %)."""
-    import torch
 
     from ..experiment import Experiment
     task = _pattern_task(quick)
     if kind.startswith("sg-"):
-        ex = Experiment(task, dt_ms=dt_train, mode=kind[3:], lr=1e-2, seed=seed)
+        ex = Experiment(task, dt_ms=dt_train, mode=kind[3:], seed=seed)
         for _ in range(n_epochs):
             ex.run_epoch()
         out = []
@@ -45,21 +44,14 @@ def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, 
     from ..baselines import LIFConfig, LIFNetwork, LIFTrainer, run_lif
     from ..network import Network
     from ..tasks.spiketrains import match_spikes, spike_times_ms
-    from ..units import alpha_from_tau
     net = LIFNetwork(LIFConfig(sizes=(task.n_inputs, task.n_hidden, task.n_outputs), dt_ms=dt_train,
                                tau_mem_ms=5.0, readout="count", weight_gain=(10.0, 3.0)), seed=seed)
     mode = kind[4:]
     trainer = LIFTrainer(net, mode=mode, loss="mse", lr=1e-2, mse_kernel=LIF_PATTERN_KERNEL)
 
     def data(dt):
-        ref = Network(task.network_config(dt))
-        x, _ = task.batch(ref)
-        a, h = alpha_from_tau(dt, LIF_PATTERN_KERNEL[0]), LIF_PATTERN_KERNEL[1]
-        level, sig = torch.zeros(task.n_outputs), []
-        for s in task.target_spikes(dt).unbind(0):
-            level = a * level + h * s
-            sig.append(level)
-        return x, torch.stack(sig).unsqueeze(1)
+        x, _ = task.batch(Network(task.network_config(dt)))
+        return x, task.target_signal(dt, *LIF_PATTERN_KERNEL)
 
     x, y = data(dt_train)
     for _ in range(n_epochs):

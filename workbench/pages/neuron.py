@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import holoviews as hv
-import numpy as np
 import panel as pn
 
 from ..neuron_model import NeuronLabModel
