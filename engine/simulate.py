@@ -47,7 +47,8 @@ def check_inputs(net: Network, inputs: torch.Tensor) -> None:
     if inputs.dim() != 3 or inputs.shape[2] != n_in or inputs.shape[0] < 1 or inputs.shape[1] < 1:
         raise ValueError(f"inputs must have shape [T, B, {n_in}] = [steps, batch, n_in] "
                          f"(got {list(inputs.shape)})")
-    if not torch.isfinite(inputs).all():
+    # in chunks of steps: a whole-tensor isfinite makes temporaries ~1.5x the input's size
+    if not all(bool(torch.isfinite(chunk).all()) for chunk in inputs.split(256)):
         raise ValueError("inputs must be finite (found NaN or infinite values)")
 
 
