@@ -7,6 +7,7 @@ sequence's graph and is the oracle that ``traces`` must equal on a two-layer net
 """
 from __future__ import annotations
 
+import math
 from typing import Callable
 
 import torch
@@ -70,7 +71,7 @@ class Learner:
         w_t = self.step_weight if t >= self.warm_steps else 0.0
         loss_t = step_loss(self.loss, out.layers[-1].x, target_t) * w_t
         value = float(loss_t.detach())
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise DivergenceError(t, value)
         self.total_loss += value
         if self.mode == "bptt":
@@ -120,11 +121,12 @@ class Learner:
         if not has_loss or not loss_t.requires_grad:
             return {}
         names = list(self.params)
-        buckets = [out.layers[l + 1].buckets for l in hidden if out.layers[l + 1].buckets.requires_grad]
-        grads = torch.autograd.grad(loss_t, [self.params[n] for n in names] + buckets,
-                                    allow_unused=True)
+        traced = [l for l in hidden if out.layers[l + 1].buckets.requires_grad]
+        grads = torch.autograd.grad(
+            loss_t, [self.params[n] for n in names] + [out.layers[l + 1].buckets for l in traced],
+            allow_unused=True)
         step_grads = {n: g for n, g in zip(names, grads[:len(names)]) if g is not None}
-        for l, g_buckets in zip(hidden, grads[len(names):]):
+        for l, g_buckets in zip(traced, grads[len(names):]):  # g = ∂L(t)/∂ŷ_{l+1}(t)
             if g_buckets is None:
                 continue
             for pname, g in trace_gradients(self.traces[l], g_buckets).items():
