@@ -18,7 +18,8 @@ EPOCHS = {"quick": 1, "full": 3}
 TRACES_FRACTION = {"quick": 0.5, "full": 0.34}
 
 
-def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print) -> list[dict]:
+def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
+        epochs: int | None = None) -> list[dict]:
     import torch
 
     from .models import BenchModel
@@ -40,7 +41,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print) -
         for kind in models:
             try:
                 model = BenchModel(kind, task, dt, hidden=HIDDEN[size])
-                n_batches = EPOCHS[size] * task.batches_per_epoch
+                n_batches = (epochs or EPOCHS[size]) * task.batches_per_epoch
                 if kind == "sg-traces":
                     n_batches = max(1, int(n_batches * TRACES_FRACTION[size]))
                 info = train(model, task, dt, n_batches)

@@ -21,7 +21,9 @@ def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
         rows = resolution.run(quick=args.quick, data_dir=args.data_dir, log=log)
         tables = [("resolution", rows), ("resolution_summary", resolution.summarize(rows))]
     else:
-        tables = [("accuracy", accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log))]
+        table = "accuracy" if args.epochs is None else f"accuracy_{args.epochs}_epochs"
+        tables = [(table, accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log,
+                                            tasks=args.tasks, models=args.models, epochs=args.epochs))]
     for table, rows in tables:
         report.write(rows, args.out, table, size)
         if not args.json:
@@ -67,6 +69,9 @@ def register(subparsers) -> None:
                    help="'report' only rebuilds --markdown from the CSV/JSON in --out")
     b.add_argument("--quick", action="store_true", help="CI size (a few minutes in all)")
     b.add_argument("--json", action="store_true", help="print the tables as one JSON object")
+    b.add_argument("--tasks", nargs="+", default=None, help="accuracy: only these data sets")
+    b.add_argument("--models", nargs="+", default=None, help="accuracy: only these models")
+    b.add_argument("--epochs", type=int, default=None, help="accuracy: epochs instead of the size's")
     b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
     b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")
     b.add_argument("--markdown", type=Path, default=None, help="write the tables in --out as Markdown here")
