@@ -36,8 +36,8 @@ def test_bad_dt_shows_message_and_keeps_state():
 
 def test_training_reduces_loss():
     m = TrainerModel()
-    rows = m.train_epochs(4)
-    assert rows[-1]["loss"] < rows[0]["loss"]
+    rows = m.train_epochs(10)
+    assert max(r["loss"] for r in rows[-3:]) < 0.7 * rows[0]["loss"]
     snap = m.latest()
     assert snap["grad"]["values"].shape[1] == 50
     assert snap["kernels"]["kernels"].shape[1] == 1

@@ -102,6 +102,8 @@ class PatternTask:
         return {
             "van_rossum": sum(van_rossum(o, t) for o, t in zip(outs, targets)) / len(targets),
             "matched_fraction": matched / n_target,
+            # 1 only when every target is matched and nothing else fires
+            "match_score": matched / (n_target + n_out - matched),
             "spurious_spikes": n_out - matched,
             "output_spikes": n_out,
             "target_spikes": n_target,
@@ -115,4 +117,4 @@ class PatternTask:
 
     @property
     def score_name(self) -> str:
-        return "matched_fraction"
+        return "match_score"
