@@ -2,22 +2,14 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    path = Path(os.environ.get("SPIKINGGAMMA_DATA_DIR") or REPO.parent / "shared" / "data")
-    if not path.is_dir():
-        pytest.skip(f"data folder {path} not found (set SPIKINGGAMMA_DATA_DIR)")
-    return path
 
 
 def test_engine_import_stays_light():

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -35,12 +34,6 @@ from engine.data.smnist import load_mnist_test
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def data_dir() -> Path:
-    path = Path(os.environ.get("SPIKINGGAMMA_DATA_DIR") or REPO.parent / "shared" / "data")
-    if not path.is_dir():
-        pytest.skip(f"data folder {path} not found (set SPIKINGGAMMA_DATA_DIR)")
-    return path
 
 
 @pytest.fixture(scope="module")
