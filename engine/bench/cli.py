@@ -32,7 +32,10 @@ def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
 
 
 def _bench(args: argparse.Namespace) -> int:
+    import torch
+
     from . import markdown
+    torch.set_num_threads(1)  # every benchmark measures one thread; the tables' headers say so
     if args.data_dir:
         os.environ["SPIKINGGAMMA_DATA_DIR"] = str(args.data_dir)
     names = BENCHES if args.name == "all" else (() if args.name == "report" else (args.name,))
