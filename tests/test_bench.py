@@ -58,7 +58,9 @@ def test_accuracy_and_resolution_rows(tmp_path, data_dir):
 def test_sweep_records_failures_and_resumes(tmp_path):
     from engine.bench.sweep import parse_grid, read_results, sweep
     grid = parse_grid(["tau_ms=2,-1", "n_buckets=2"])  # tau_ms = -1 must fail
-    rows = sweep("coincidence", grid, seeds=1, epochs=1, out=tmp_path, n_workers=2, log=lambda s: None)
+    from workbench.sweep_plot import save
+    rows = sweep("coincidence", grid, seeds=1, epochs=1, out=tmp_path, n_workers=2, log=lambda s: None,
+                 plot=save)
     by_tau = {r["tau_ms"]: r for r in rows}
     assert by_tau[2]["status"] == "ok" and by_tau[-1]["status"] == "failed"
     assert "tau_ms" in by_tau[-1]["error"]

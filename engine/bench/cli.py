@@ -54,8 +54,12 @@ def _bench(args: argparse.Namespace) -> int:
 def _sweep(args: argparse.Namespace) -> int:
     from .sweep import parse_grid, sweep
     grid = parse_grid(args.grid)
+    try:
+        from workbench.sweep_plot import save as plot  # the engine draws nothing itself
+    except ImportError:
+        plot = None
     rows = sweep(args.task, grid, seeds=args.seeds, epochs=args.epochs, out=args.out,
-                 scheduler=args.scheduler, n_workers=args.workers)
+                 scheduler=args.scheduler, n_workers=args.workers, plot=plot)
     if args.json:
         print(json.dumps(rows, default=str))
     else:

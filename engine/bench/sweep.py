@@ -81,32 +81,12 @@ def write_results(rows: list[dict], out: Path) -> None:
     df.astype({c: str for c in df.columns if df[c].dtype == object}).to_parquet(out / "results.parquet")
 
 
-def plot(rows: list[dict], grid: dict, out: Path) -> Path | None:
-    """Mean score per setting of the first grid axis (one curve per setting of the second)."""
-    import holoviews as hv
-    import pandas as pd
-    hv.extension("bokeh", logo=False)
-    df = pd.DataFrame([r for r in rows if r.get("status") == "ok"])
-    if df.empty:
-        return None
-    axes = list(grid)
-    x = axes[0]
-    by = axes[1:2]
-    mean = df.groupby([x, *by])["score"].mean().reset_index()
-    if by:
-        curves = {str(v): hv.Curve(g, x, "score")
-                  for v, g in mean.groupby(by[0])}
-        fig = hv.NdOverlay(curves, kdims=by[0])
-    else:
-        fig = hv.Curve(mean, x, "score")
-    path = out / "plot.html"
-    hv.save(fig.opts(title=f"{df['task'].iloc[0]}: {df['score_name'].iloc[0]} (mean over seeds)"), path)
-    return path
-
-
 def sweep(task: str, grid: dict[str, list], seeds: int = 1, epochs: int = 20, out="sweep_results",
-          scheduler: str | None = None, n_workers: int = 2, log=print) -> list[dict]:
-    """Run the missing points of ``grid`` × ``seeds`` on Dask; returns all rows (old and new)."""
+          scheduler: str | None = None, n_workers: int = 2, log=print, plot=None) -> list[dict]:
+    """Run the missing points of ``grid`` × ``seeds`` on Dask; returns all rows (old and new).
+
+    ``plot(rows, grid, out)``, when given, draws the results (``workbench.sweep_plot.save``:
+    the engine itself draws nothing)."""
     from dask.distributed import Client, LocalCluster, as_completed
     out = Path(out)
     old = read_results(out)
@@ -141,8 +121,9 @@ def sweep(task: str, grid: dict[str, list], seeds: int = 1, epochs: int = 20, ou
             if cluster is not None:
                 cluster.close()
     write_results(rows, out)
-    try:
-        plot(rows, grid, out)
-    except Exception as err:
-        log(f"plot skipped: {err!r}")
+    if plot is not None:
+        try:
+            plot(rows, grid, out)
+        except Exception as err:
+            log(f"plot skipped: {err!r}")
     return rows
