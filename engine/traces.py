@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import torch
 
-from .buckets import with_first
 from .layer import GammaLayer
 from .network import LayerStep
 
@@ -47,16 +46,17 @@ def init_traces(jacobians: dict[str, torch.Tensor], n_buckets_next: int) -> dict
 
 def update_traces(traces: dict[str, torch.Tensor], jacobians: dict[str, torch.Tensor],
                   alpha_next: torch.Tensor) -> dict[str, torch.Tensor]:
-    """e(t) = with_first(e^0(t), e(t−1), α_next): the bucket recursion applied to traces."""
-    return {k: with_first(jacobians[k], traces[k], alpha_next) for k in traces}
+    """e(t) from e(t−1): the bucket recursion (:func:`engine.buckets.with_first`) applied to
+    traces, in place (the highest k first, so each reads the old k−1)."""
+    alphas = alpha_next.tolist()
+    for name, e in traces.items():
+        for k in range(e.shape[-1] - 1, 0, -1):
+            e[..., k].mul_(alphas[k]).add_(e[..., k - 1], alpha=1.0 - alphas[k])
+        e[..., 0].copy_(jacobians[name])
+    return traces
 
 
 def trace_gradients(traces: dict[str, torch.Tensor], g: torch.Tensor) -> dict[str, torch.Tensor]:
     """Σ_b Σ_{k≥1} g[b, i, k] · e[b, i, ..., k] for each parameter. g: [B, N, K_next]."""
     g_hi = g[..., 1:]  # [B, N, K'-1]
-    out = {}
-    for name, e in traces.items():
-        b, n = e.shape[:2]
-        flat = e[..., 1:].reshape(b, n, -1, e.shape[-1] - 1)  # [B, N, R, K'-1]
-        out[name] = torch.einsum("bnk,bnrk->nr", g_hi, flat).reshape(e.shape[1:-1])
-    return out
+    return {name: torch.einsum("bnk,bn...k->n...", g_hi, e[..., 1:]) for name, e in traces.items()}
