@@ -15,7 +15,7 @@ import math
 
 import torch
 
-from .units import alpha_from_tau
+from .units import alpha_from_tau, ms_to_steps
 
 
 def spill(buckets: torch.Tensor, alpha: torch.Tensor) -> torch.Tensor:
@@ -50,7 +50,7 @@ def gamma_kernels(dt_ms: float, tau_ms: torch.Tensor, duration_ms: float,
 
     Shape: tau_ms [K] → [T, K] with T = duration_ms / dt_ms steps.
     """
-    n_steps = max(1, int(round(duration_ms / dt_ms)))
+    n_steps = ms_to_steps(duration_ms, dt_ms)
     tau = torch.as_tensor(tau_ms, dtype=torch.float64).detach().reshape(-1)
     alpha = alpha_from_tau(dt_ms, tau)
     state = torch.zeros(1, 1, tau.numel(), dtype=torch.float64)

@@ -28,11 +28,6 @@ def steps_to_ms(n_steps: int | float, dt_ms: float) -> float:
     return float(n_steps) * dt_ms
 
 
-def time_axis_ms(n_steps: int, dt_ms: float) -> torch.Tensor:
-    """Start time in ms of each step. Shape: [n_steps]."""
-    return torch.arange(n_steps, dtype=torch.float64) * dt_ms
-
-
 def rate_hz(n_spikes: float, n_neurons: int, duration_ms: float) -> float:
     """Mean firing rate in Hz (spikes per neuron per second)."""
     if n_neurons <= 0 or duration_ms <= 0:

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import torch
 
+from ..units import ms_to_steps
+
 CLASSIFICATION = ("coincidence", "qtdb", "fsdd", "nmnist", "smnist")
 
 
@@ -35,7 +37,7 @@ class BenchTask:
     def _crop(self, x, y, dt_ms):
         if self.crop_ms is None:
             return x, y
-        n = max(1, int(round(self.crop_ms / dt_ms)))
+        n = ms_to_steps(self.crop_ms, dt_ms)
         return x[:n], (y[:n] if y.dim() >= 2 else y)
 
     def train_batch(self, dt_ms: float, index: int) -> tuple[torch.Tensor, torch.Tensor]:

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from ..units import spike_bin
+from ..units import ms_to_steps, spike_bin
 
 
 def poisson_times(n_channels: int, rate_hz: float, duration_ms: float,
@@ -21,7 +21,7 @@ def poisson_times(n_channels: int, rate_hz: float, duration_ms: float,
 
 def bin_times(trains: list[torch.Tensor], dt_ms: float, duration_ms: float) -> torch.Tensor:
     """Event counts per step: the same events at every dt. Shape: → [T, n_channels]."""
-    n_steps = max(1, int(round(duration_ms / dt_ms)))
+    n_steps = ms_to_steps(duration_ms, dt_ms)
     out = torch.zeros(n_steps, len(trains))
     for c, times in enumerate(trains):
         for t in times.tolist():
