@@ -36,7 +36,12 @@ def _train(args: argparse.Namespace) -> int:
         overrides["adaptive_threshold"] = True
     overrides["device"] = args.device
     start = time.perf_counter()
-    task = make_task(args.task, seed=args.seed, **({"n_hidden": args.n_hidden} if args.n_hidden else {}))
+    hidden = {"n_hidden": args.n_hidden} if args.n_hidden else {}
+    if args.task in ("pattern", "coincidence"):
+        task = make_task(args.task, seed=args.seed, **hidden)
+    else:  # a real data set (engine.bench.live_task)
+        from .bench.live_task import DataTask
+        task = DataTask(args.task, seed=args.seed, data_dir=args.data_dir, **hidden)
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
                     **overrides)
     bar = None
@@ -83,7 +88,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="spikinggamma", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     tr = sub.add_parser("train", help="train a SpikingGamma network on a task")
-    tr.add_argument("--task", default="pattern", choices=["pattern", "coincidence"])
+    tr.add_argument("--task", default="pattern",
+                    choices=["pattern", "coincidence", "qtdb", "fsdd", "nmnist", "smnist"])
+    tr.add_argument("--data-dir", default=None,
+                    help="real data sets' folder (default $SPIKINGGAMMA_DATA_DIR)")
     tr.add_argument("--dt-ms", type=float, default=1.0, help="time step (ms)")
     tr.add_argument("--mode", default="traces", help="spatial | traces | bptt")
     tr.add_argument("--epochs", type=int, default=300)
@@ -124,7 +132,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as err:
+    except (ValueError, FileNotFoundError) as err:  # bad settings; missing data (with its source)
         parser.exit(2, f"error: {err}\n")
 
 

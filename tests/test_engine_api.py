@@ -167,3 +167,14 @@ def test_coincidence_tuning_reads_the_delay_built_into_the_kernels():
         net.layers[1].weight.fill_(1.0)
     assert task.hidden_tuning_ms(net).sub(4.0).abs().max() <= 1.0
     assert task.learned_delays_ms(net) == pytest.approx([float(task.hidden_tuning_ms(net)[0])] * 5)
+
+
+def test_cli_trains_on_a_real_data_set_and_names_missing_data(data_dir, tmp_path):
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "qtdb", "--dt-ms", "4",
+                          "--epochs", "2", "--mode", "spatial", "--n-hidden", "16", "--data-dir",
+                          str(data_dir), "--json"], capture_output=True, text=True, timeout=300, check=True)
+    row = json.loads(out.stdout)
+    assert row["task"] == "qtdb" and 0.0 <= row["accuracy"] <= 1.0 and row["spikes_per_neuron_per_s"] > 0
+    missing = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "fsdd", "--epochs", "1",
+                              "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2 and "Jakobovski/free-spoken-digit-dataset" in missing.stderr

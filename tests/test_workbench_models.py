@@ -150,3 +150,16 @@ def test_preset_loads_its_defaults_but_a_link_wins():
     linked.apply_url_state({"preset": "coincidence", "tau": "3.0", "K": "5"})
     assert (linked.preset, linked.tau_ms, linked.n_buckets) == ("coincidence", 3.0, 5)
     assert "--task coincidence" in linked.cli_command() and "--tau-ms 3" in linked.cli_command()
+
+
+def test_real_data_presets_appear_when_the_data_directory_is_set(monkeypatch, data_dir):
+    monkeypatch.delenv("SPIKINGGAMMA_DATA_DIR", raising=False)
+    assert TrainerModel().param.preset.objects == ["pattern", "coincidence"]
+    monkeypatch.setenv("SPIKINGGAMMA_DATA_DIR", str(data_dir))
+    m = TrainerModel()
+    assert {"qtdb", "fsdd", "nmnist", "smnist"} <= set(m.param.preset.objects)
+    m.apply_url_state({"preset": "qtdb", "dt": "4", "hidden": "16"})
+    assert m.error == "" and m.lr == 0.01
+    rows = m.train_epochs(2)
+    assert [r["dt_ms"] for r in rows] == [4.0, 4.0] and 0.0 <= rows[-1]["accuracy"] <= 1.0
+    assert "--task qtdb" in m.cli_command()

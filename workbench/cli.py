@@ -9,6 +9,11 @@ def _serve(args: argparse.Namespace) -> int:
 
     if args.num_procs < 1:
         raise ValueError(f"--num-procs must be >= 1 (got {args.num_procs})")
+    if args.data_dir:  # the Trainer offers a preset for each real data set found there
+        import os
+
+        from engine.data import DATA_ENV
+        os.environ[DATA_ENV] = str(args.data_dir)
     print(f"SpikingGamma Workbench: {url(args.address, args.port)}", flush=True)
     serve(address=args.address, port=args.port, num_procs=args.num_procs, show=args.show)
     return 0
@@ -21,4 +26,6 @@ def register(subparsers) -> None:
     sv.add_argument("--port", type=int, default=5006, help="TCP port")
     sv.add_argument("--num-procs", type=int, default=1, help="server processes")
     sv.add_argument("--show", action="store_true", help="open a browser tab")
+    sv.add_argument("--data-dir", default=None,
+                    help="real data sets (default $SPIKINGGAMMA_DATA_DIR): adds their presets")
     sv.set_defaults(func=_serve)

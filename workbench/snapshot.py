@@ -75,7 +75,7 @@ def take(ex, grad_tap=None, history_limit: int = 500) -> dict:
         snap["signal"]["target"] = tgt
         snap["target_raster"] = raster(ex.task.target_spikes(dt), dt)
     else:
-        snap["signal"]["label"] = int(targets[0])
+        snap["signal"]["label"] = int(targets[0] if targets.dim() == 1 else targets[-1, 0])
         snap["target_raster"] = {"time_ms": np.zeros(0), "neuron": np.zeros(0, dtype=int)}
     snap["kernels"] = learned_kernels(ex.net.layers[out_layer], dt)
     snap["weights"] = ex.net.layers[0].weight.detach().double().numpy().copy()  # [H, N_in]

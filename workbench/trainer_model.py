@@ -29,6 +29,20 @@ URL_KEYS = {"preset": "preset", "dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K"
             "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
 
 
+def presets() -> list[str]:
+    """The engine's tasks, then the real data sets found under $SPIKINGGAMMA_DATA_DIR."""
+    from engine.bench.live_task import available
+    return list(TASKS) + available()
+
+
+def make_task(preset: str, n_hidden: int, seed: int):
+    """The task behind a preset: a synthetic engine task or a real data set."""
+    if preset in TASKS:
+        return TASKS[preset](n_hidden=n_hidden, seed=seed)
+    from engine.bench.live_task import data_task
+    return data_task(preset, n_hidden, seed)
+
+
 class _Interrupted(Exception):
     """Raised by the step hook to abandon the current epoch (pause, reset, close)."""
 
@@ -61,6 +75,7 @@ class TrainerModel(param.Parameterized):
         self._ready = False
         self._applying_url = False
         super().__init__(**params)
+        self.param.preset.objects = presets()
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._interrupt = threading.Event()
@@ -88,7 +103,7 @@ class TrainerModel(param.Parameterized):
                     bucket_weights=self.bucket_weights)
 
     def task(self):
-        return TASKS[self.preset](n_hidden=self.n_hidden, seed=self.seed)
+        return make_task(self.preset, self.n_hidden, self.seed)
 
     def cli_command(self, epochs: int | None = None) -> str:
         """The equivalent ``spikinggamma train`` command line."""
@@ -108,8 +123,10 @@ class TrainerModel(param.Parameterized):
     def apply_url_state(self, query: dict) -> None:
         """Set settings from URL query values (unknown keys ignored; strings converted)."""
         by_key = {key: name for name, key in URL_KEYS.items()}
+        if "preset" in query:  # the preset's own defaults first, then the link's settings over them
+            self._apply_query({"preset": query["preset"]}, by_key)
         with self.applying_url():
-            self._apply_query(query, by_key)
+            self._apply_query({k: v for k, v in query.items() if k != "preset"}, by_key)
 
     @contextlib.contextmanager
     def applying_url(self):
@@ -294,7 +311,7 @@ class TrainerModel(param.Parameterized):
             if restart or self.ex is None:
                 if self._recorder is not None:
                     self._recorder.remove()
-                self.ex = Experiment(TASKS[s["preset"]](n_hidden=s["n_hidden"], seed=s["seed"]),
+                self.ex = Experiment(make_task(s["preset"], s["n_hidden"], s["seed"]),
                                      dt_ms=s["dt_ms"], mode=s["mode"], lr=s["lr"], seed=s["seed"],
                                      **self.config_overrides())
                 every = max(1, int(round(0.5 / s["dt_ms"])))  # one gradient sample per 0.5 ms

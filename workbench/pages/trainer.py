@@ -109,6 +109,7 @@ def create_page(model: TrainerModel | None = None):
     """The Trainer page of one browser session."""
     model = model or TrainerModel()
     if pn.state.location is not None:
+        model.apply_url_state(dict(pn.state.location.query_params))  # preset defaults, then the link
         with model.applying_url():
             pn.state.location.sync(model, dict(URL_KEYS))
     pipes, panes = {}, {}
