@@ -1,7 +1,6 @@
 """Real-browser tests: the workbench served in-process, driven through headless /usr/bin/chromium."""
 import os
 import re
-import socket
 import time
 
 import pytest
@@ -14,18 +13,12 @@ SHOTS = "artifacts/screenshots"
 IGNORED = ("GL Driver Message", "WebGL")  # chromium's software-GL performance notes
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def base_url():
     if not os.path.exists(CHROMIUM):
         pytest.skip("no /usr/bin/chromium")
-    from workbench.app import serve
-    port = _free_port()
+    from workbench.app import free_port, serve
+    port = free_port()
     server = serve(port=port, threaded=True)
     time.sleep(1.5)
     yield f"http://127.0.0.1:{port}"

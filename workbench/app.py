@@ -47,6 +47,14 @@ def serve(address: str = "127.0.0.1", port: int = 5006, num_procs: int = 1, show
                     print_url=False)
 
 
+def free_port(address: str = "127.0.0.1") -> int:
+    """A TCP port that is free on ``address`` now (in-process servers of tests and benchmarks)."""
+    import socket
+    with socket.socket() as s:
+        s.bind((address, 0))
+        return s.getsockname()[1]
+
+
 def url(address: str = "127.0.0.1", port: int = 5006) -> str:
     return f"http://{address}:{port}/trainer"
 

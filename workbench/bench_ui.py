@@ -33,13 +33,12 @@ def plot_updates_per_second(seconds: float = 10.0) -> tuple[float, float]:
     """Serve a page with one 100×1000 raster fed by a Pipe as fast as the session can push;
     returns (server pushes per second, document patches the browser received per second: Bokeh
     ``PATCH-DOC`` messages on the page's websocket, counted in the browser by Playwright)."""
-    import socket
-
     import holoviews as hv
     import panel as pn
     from holoviews.streams import Pipe
     from playwright.sync_api import sync_playwright
 
+    from .app import free_port
     from .plots import hidden_raster
 
     rng = np.random.default_rng(0)
@@ -56,9 +55,7 @@ def plot_updates_per_second(seconds: float = 10.0) -> tuple[float, float]:
         pn.state.add_periodic_callback(push, period=20)
         return pane
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = pn.serve({"bench": app}, port=port, threaded=True, show=False)
     time.sleep(1.5)
     try:
@@ -89,17 +86,13 @@ def plot_updates_per_second(seconds: float = 10.0) -> tuple[float, float]:
 
 def session_memory_mb(minutes: float = 10.0, every_s: float = 30.0) -> list[tuple[float, float]]:
     """RSS of the server (one browser session training the pattern preset) over time, MiB."""
-    import socket
-
     from playwright.sync_api import sync_playwright
 
     from engine.memory import rss_bytes
 
-    from .app import serve
+    from .app import free_port, serve
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = serve(port=port, threaded=True)
     time.sleep(2)
     samples = []

@@ -22,14 +22,12 @@ class ResolutionModel(param.Parameterized):
     network = None  # an engine Network to use instead of training (e.g. uploaded)
 
     def run(self) -> dict:
-        import torch
-
         from engine.experiment import Experiment
         from engine.simulate import simulate
         from engine.tasks import PatternTask
         from engine.tasks.spiketrains import bin_times, match_spikes, spike_times_ms
 
-        from engine.baselines import LIFConfig, LIFNetwork, LIFTrainer, run_lif
+        from engine.baselines import LIFConfig, LIFNetwork, LIFTrainer, lif_output_spikes
 
         task = PatternTask(seed=self.seed)
         net = self.network
@@ -56,8 +54,7 @@ class ResolutionModel(param.Parameterized):
                          **task.metrics(res), "rate_hz": res.spikes_per_neuron_per_s()}
             inputs = bin_times(task.input_times(), dt, task.duration_ms).unsqueeze(1)
             lif_net.set_dt(dt)
-            out = run_lif(lif_net, inputs)  # count readout: logits = running output spike count
-            spikes = torch.diff(out.logits, dim=0, prepend=torch.zeros_like(out.logits[:1]))
+            spikes, out = lif_output_spikes(lif_net, inputs)
             times = spike_times_ms(spikes[:, 0], dt)[0]
             matched = match_spikes(times, task.target_times()[0], task.tolerance_ms)
             n_neurons = sum(c.numel() for c in out.spike_counts)

@@ -126,3 +126,13 @@ class LIFTrainer:
                          warmup_ms=self.warmup_ms, mse_kernel=self.mse_kernel, keep_logits=keep_logits)
         self.optimizer.step()
         return result
+
+
+def lif_output_spikes(net: LIFNetwork, inputs: torch.Tensor) -> tuple[torch.Tensor, LIFResult]:
+    """Output-layer spikes of a ``readout="count"`` network (one simulation): the steps of its
+    running spike count. Shape: inputs [T, B, n_in] → spikes [T, B, n_out]."""
+    if net.cfg.readout != "count":
+        raise ValueError(f"readout must be 'count' for output spikes (got {net.cfg.readout!r})")
+    result = run_lif(net, inputs)  # logits: the running output spike count
+    counts = result.logits
+    return torch.diff(counts, dim=0, prepend=torch.zeros_like(counts[:1])), result

@@ -41,7 +41,7 @@ def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, 
             m = task.evaluate(ex.net)
             out.append((dt, 100 * m["matched_fraction"], m["spikes_per_neuron_per_s"]))
         return out
-    from ..baselines import LIFConfig, LIFNetwork, LIFTrainer, run_lif
+    from ..baselines import LIFConfig, LIFNetwork, LIFTrainer, lif_output_spikes
     from ..network import Network
     from ..tasks.spiketrains import match_spikes, spike_times_ms
     net = LIFNetwork(LIFConfig(sizes=(task.n_inputs, task.n_hidden, task.n_outputs), dt_ms=dt_train,
@@ -60,26 +60,13 @@ def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, 
     for dt in dts:
         net.set_dt(dt)
         x, _ = data(dt)
-        res = run_lif(net, x, loss="mse", mse_kernel=LIF_PATTERN_KERNEL)
-        # logits are the filtered trace; recover output spikes from the run's spike record
-        spikes = _lif_output_spikes(net, x)
-        outs = spike_times_ms(spikes, dt)
+        spikes, res = lif_output_spikes(net, x)
+        outs = spike_times_ms(spikes[:, 0], dt)
         matched = sum(match_spikes(o, t, task.tolerance_ms) for o, t in zip(outs, task.target_times()))
         n_t = sum(t.numel() for t in task.target_times())
         rate = float(res.spike_counts[0].sum()) / (task.n_hidden * task.duration_ms / 1000.0)
         out.append((dt, 100.0 * matched / n_t, rate))
     return out
-
-
-def _lif_output_spikes(net, x):
-    """Output-layer spikes [T, n_out] of a count-readout LIF net on one sequence."""
-    import torch
-    state, spikes = net.init_state(x.shape[1]), []
-    with torch.no_grad():
-        for x_t in x.unbind(0):
-            out, state = net.step(x_t, state)
-            spikes.append(out.logits[0])
-    return torch.stack(spikes)
 
 
 def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print) -> list[dict]:
