@@ -93,8 +93,8 @@ def test_train_dt_pause_resume_reset_url_and_exports(page, base_url, tmp_path):
     page.locator(".wb-play button").click()
     _wait(page, lambda: _epoch(page) >= 1)
     first = _loss(page)
-    _wait(page, lambda: _epoch(page) >= 3)
-    assert _loss(page) < first  # the loss goes down
+    # the loss goes down (not monotonically: wait for it to fall well below the first reading)
+    _wait(page, lambda: (_loss(page) or first) < 0.7 * first)
     # move the dt slider while it trains: training continues at the new dt
     handle = page.locator(".wb-dt-ms .noUi-handle")
     handle.focus()

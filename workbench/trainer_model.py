@@ -9,9 +9,11 @@ within a few time steps, not at the end of a long epoch (the interrupted epoch i
 """
 from __future__ import annotations
 
+import atexit
 import contextlib
 import threading
 import time
+import weakref
 
 import param
 
@@ -27,6 +29,16 @@ URL_KEYS = {"preset": "preset", "dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K"
             "threshold_hidden": "theta", "threshold_out": "theta_out",
             "adaptive_threshold": "adaptive", "bucket_weights": "v", "mode": "mode", "lr": "lr",
             "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
+
+
+_TRAINING = weakref.WeakSet()  # models whose training thread runs
+
+
+@atexit.register
+def _stop_training_threads() -> None:
+    """Join the training threads before the interpreter tears down torch under them."""
+    for model in list(_TRAINING):
+        model.stop()
 
 
 def presets() -> list[str]:
@@ -274,6 +286,7 @@ class TrainerModel(param.Parameterized):
         if self._thread is None:
             self._thread = threading.Thread(target=self._loop, daemon=True, name="trainer")
             self._thread.start()
+            _TRAINING.add(self)
 
     def _loop(self) -> None:
         next_time = 0.0
