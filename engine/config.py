@@ -12,6 +12,8 @@ from typing import Any
 
 import torch
 
+from .buckets import DISCRETISATIONS
+
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
@@ -64,6 +66,11 @@ class NetworkConfig:
         coding: ``"spikes"`` (sigma-delta coupling) or ``"rate"`` (receivers see y itself).
         input_encoding: ``"spikes"`` (inputs are event counts of height ``input_height``) or
             ``"analog"`` (inputs are signals, encoded with threshold ``input_threshold``).
+        discretisation: ``"exact"`` (the exact step of the bucket cascade with the step's spikes
+            held over the step: kernels, areas and spike rates in ms independent of dt) or
+            ``"paper"`` (the paper's recursion, dt-invariant only to O(dt/τ)); engine.buckets.
+        max_spikes_per_step: cap on the sigma-delta spike count per step, an integer >= 1, or
+            ``None`` (no cap: rates independent of dt); 1 is the paper's encoder.
         learn_tau: make τ a learnable parameter.
         bias: give each neuron a learnable bias b_j.
         weight_gain: weights start as N(0, (gain/√n_in)²); one value or one per layer.
@@ -86,6 +93,8 @@ class NetworkConfig:
     input_encoding: str = "spikes"
     input_height: float = 1.0
     input_threshold: float = 0.1
+    discretisation: str = "exact"
+    max_spikes_per_step: int | None = None
     learn_tau: bool = False
     bias: bool = True
     weight_gain: Any = 1.0
@@ -125,6 +134,10 @@ class NetworkConfig:
         check_choice("coding", self.coding, ("spikes", "rate"))
         check_choice("input_encoding", self.input_encoding, ("spikes", "analog"))
         check_choice("bucket_init", self.bucket_init, ("uniform", "first"))
+        check_choice("discretisation", self.discretisation, DISCRETISATIONS)
+        if self.max_spikes_per_step is not None:
+            check_positive("max_spikes_per_step", self.max_spikes_per_step, integer=True,
+                           minimum=1, inclusive=True)
         check_choice("dtype", self.dtype, tuple(_DTYPES))
         check_positive("adaptation_ms", self.adaptation_ms)
         check_positive("adaptation_gain", self.adaptation_gain, inclusive=True)

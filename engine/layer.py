@@ -6,8 +6,8 @@ import math
 import torch
 from torch import nn
 
+from .buckets import BucketStep, bucket_step
 from .config import LayerSpec, NetworkConfig
-from .units import alpha_from_tau
 
 
 class GammaLayer(nn.Module):
@@ -35,6 +35,17 @@ class GammaLayer(nn.Module):
         else:
             self.register_buffer("tau_ms", tau)
 
-    def alpha(self, dt_ms: float) -> torch.Tensor:
-        """Per-step decay of each input bucket, α_k = exp(−dt/τ_k). Shape: [K]."""
-        return alpha_from_tau(dt_ms, self.tau_ms.clamp_min(1e-3))
+    def bucket_step(self, dt_ms: float, discretisation: str) -> BucketStep:
+        """The linear map of one step of this layer's input buckets (engine.buckets).
+
+        Cached while τ is fixed (a learnable τ is differentiated through at every step)."""
+        tau = self.tau_ms.clamp_min(1e-3)
+        if self.tau_ms.requires_grad:
+            return bucket_step(dt_ms, tau, discretisation)
+        key = (dt_ms, discretisation, self.tau_ms._version, self.tau_ms.data_ptr(),
+               self.tau_ms.device, self.tau_ms.dtype)
+        cached = getattr(self, "_step_cache", None)
+        if cached is None or cached[0] != key:
+            cached = (key, bucket_step(dt_ms, tau, discretisation))
+            self._step_cache = cached
+        return cached[1]

@@ -12,6 +12,7 @@ from typing import Callable
 
 import torch
 
+from .buckets import BucketStep
 from .errors import DivergenceError
 from .losses import LOSSES, loss_schedule, step_loss
 from .network import Network, NetworkState, StepOutput
@@ -116,8 +117,7 @@ class Learner:
             jac = local_jacobians(layers[l], out.layers[l])
             if l not in self.traces:
                 self.traces[l] = init_traces(jac, layers[l + 1].spec.n_buckets)
-            alpha_next = layers[l + 1].alpha(self.net.dt_ms).detach()
-            self.traces[l] = update_traces(self.traces[l], jac, alpha_next)
+            self.traces[l] = update_traces(self.traces[l], jac, self._receiving_step(l))
         if not has_loss or not loss_t.requires_grad:
             return {}
         names = list(self.params)
@@ -129,10 +129,15 @@ class Learner:
         for l, g_buckets in zip(traced, grads[len(names):]):  # g = ∂L(t)/∂ŷ_{l+1}(t)
             if g_buckets is None:
                 continue
-            for pname, g in trace_gradients(self.traces[l], g_buckets).items():
+            for pname, g in trace_gradients(self.traces[l], g_buckets, self._receiving_step(l)).items():
                 key = f"layers.{l}.{pname}"
                 step_grads[key] = step_grads[key] + g if key in step_grads else g
         return step_grads
+
+    def _receiving_step(self, l: int) -> BucketStep:
+        """The (constant) map of the buckets that receive hidden layer l's output."""
+        step = self.net.layers[l + 1].bucket_step(self.net.dt_ms, self.net.cfg.discretisation)
+        return BucketStep(*(m.detach() for m in step))
 
     def _tap_bptt_grads(self, t: int, out: StepOutput) -> None:
         """Per-step weight-gradient contributions in bptt, from hooks on this step's W_eff."""

@@ -2,10 +2,12 @@
 
 One step, layer l (input spikes → buckets → signal → sigma-delta spikes → next buckets):
 
-    ŷ_l(t)      = gamma_step(drive, ŷ_l(t−1), α_l)          input layer, drive = h · s_in(t)
+    ŷ_l(t)      = gamma_step(drive, ŷ_l(t−1), A_l, b_l)      input layer, drive = h · s_in(t)
     x_l, y_l    = neuron_signal(ŷ_l(t), W_l, b_l), ReLU(x_l)
-    s_l, ϑ_l, ê = encoder_step(y_l, ..., α_{l+1,0})
-    ŷ_{l+1}(t)  = with_first(ê(t) [straight-through to y_l], ŷ_{l+1}(t−1), α_{l+1})
+    s_l, ϑ_l, ê = encoder_step(y_l, ..., A_{l+1,00}, b_{l+1,0})   s_l: spike counts
+    ŷ_{l+1}(t)  = with_first(ê(t) [straight-through to y_l], ŷ_{l+1}(t−1), A_{l+1}, b_{l+1})
+
+(A, b): the step of the bucket cascade, ``cfg.discretisation`` (engine.buckets).
 
 The straight-through estimate is the only non-exact derivative: forward ŷ^0 = ê, backward
 ∂ŷ^0/∂y = 1. With ``coding="rate"`` the receivers see y itself (ŷ^0 = y).
@@ -25,6 +27,13 @@ from .encoder import EncoderState, encoder_step, init_encoder_state
 from .layer import GammaLayer
 from .neuron import effective_weight, neuron_signal
 from .units import alpha_from_tau
+
+
+def hold_gain(dt_ms: float, tau_ms: float, discretisation: str) -> float:
+    """b for a single exponential with time constant τ: (1 − e^{−dt/τ})·τ/dt ("exact"), 1 ("paper")."""
+    if discretisation == "paper":
+        return 1.0
+    return (1.0 - alpha_from_tau(dt_ms, tau_ms)) * tau_ms / dt_ms
 
 
 class LayerState(NamedTuple):
@@ -153,15 +162,19 @@ class Network(nn.Module):
         spikes/signals [B, N_l].
         """
         cfg, dt = self.cfg, self.cfg.dt_ms
-        alphas = [layer.alpha(dt) for layer in self.layers]
-        alpha_theta = alpha_from_tau(dt, cfg.adaptation_ms) if cfg.adaptive_threshold else None
+        maps = [layer.bucket_step(dt, cfg.discretisation) for layer in self.layers]
+        adapt = {}
+        if cfg.adaptive_threshold:
+            adapt = dict(alpha_theta=alpha_from_tau(dt, cfg.adaptation_ms), gain=cfg.adaptation_gain,
+                         theta_gain0=hold_gain(dt, cfg.adaptation_ms, cfg.discretisation))
         if state.input_encoder is not None:
             s_in, theta_in, input_encoder = encoder_step(
-                input_t, state.input_encoder, alphas[0][0], cfg.input_threshold, None)
-            buckets = with_first(input_encoder.estimate, state.layers[0].buckets, alphas[0])
+                input_t, state.input_encoder, maps[0].alpha0, cfg.input_threshold,
+                gain0=maps[0].gain0, max_spikes=cfg.max_spikes_per_step)
+            buckets = with_first(input_encoder.estimate, state.layers[0].buckets, maps[0])
         else:
             s_in, input_encoder = input_t, None
-            buckets = gamma_step(cfg.input_height * input_t, state.layers[0].buckets, alphas[0])
+            buckets = gamma_step(cfg.input_height * input_t, state.layers[0].buckets, maps[0])
         steps, new_layers = [], []
         n_layers = len(self.layers)
         for l, layer in enumerate(self.layers):
@@ -175,15 +188,16 @@ class Network(nn.Module):
                 estimate = x.detach()
             else:
                 y = torch.relu(x)
-                alpha_enc = alphas[l + 1][0] if not last else alphas[l][0]
+                receiver = maps[l + 1] if not last else maps[l]
                 spikes, threshold, encoder = encoder_step(
-                    y, enc_prev, alpha_enc, cfg.layers[l].threshold, alpha_theta, cfg.adaptation_gain)
+                    y, enc_prev, receiver.alpha0, cfg.layers[l].threshold, gain0=receiver.gain0,
+                    max_spikes=cfg.max_spikes_per_step, **adapt)
                 estimate = encoder.estimate
             steps.append(LayerStep(buckets, x, y, spikes, threshold, estimate, w_eff))
             new_layers.append(LayerState(buckets, encoder))
             if not last:
                 first = y if cfg.coding == "rate" else straight_through(estimate, y)
-                buckets = with_first(first, state.layers[l + 1].buckets, alphas[l + 1])
+                buckets = with_first(first, state.layers[l + 1].buckets, maps[l + 1])
         return StepOutput(tuple(steps), s_in), NetworkState(tuple(new_layers), input_encoder)
 
     # ----------------------------------------------------------------- taps

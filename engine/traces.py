@@ -4,7 +4,8 @@ For a parameter θ of hidden layer l (rows belong to neuron i), with α_k the re
 layer's bucket decays (MODEL.md §3):
 
     e^0(t) = ∂y_i(t)/∂θ_i                                   (local, closed form below)
-    e^k(t) = α_k · e^k(t−1) + (1 − α_k) · e^{k−1}(t−1)       k ≥ 1 (same recursion as buckets)
+    e^k(t) = Σ_j A_kj e^j(t−1) + (b_k/b_0)(e^0(t) − A_00 e^0(t−1))   k ≥ 1 (the buckets' own
+                                                            map, engine.buckets.with_first)
     ∂L(t)/∂θ_i = Σ_k g_ik(t) · e_i^k(t),   g_ik(t) = ∂L(t)/∂ŷ_i^k(t) (receiving buckets)
 
 The k = 0 term is what back-propagation through the current step gives (``spatial`` mode);
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import torch
 
+from .buckets import BucketStep, with_first
 from .layer import GammaLayer
 from .network import LayerStep
 
@@ -45,18 +47,18 @@ def init_traces(jacobians: dict[str, torch.Tensor], n_buckets_next: int) -> dict
 
 
 def update_traces(traces: dict[str, torch.Tensor], jacobians: dict[str, torch.Tensor],
-                  alpha_next: torch.Tensor) -> dict[str, torch.Tensor]:
-    """e(t) from e(t−1): the bucket recursion (:func:`engine.buckets.with_first`) applied to
-    traces, in place (the highest k first, so each reads the old k−1)."""
-    alphas = alpha_next.tolist()
-    for name, e in traces.items():
-        for k in range(e.shape[-1] - 1, 0, -1):
-            e[..., k].mul_(alphas[k]).add_(e[..., k - 1], alpha=1.0 - alphas[k])
-        e[..., 0].copy_(jacobians[name])
-    return traces
+                  step_next: BucketStep) -> dict[str, torch.Tensor]:
+    """e(t) from e(t−1): the receiving buckets' map (:func:`engine.buckets.with_first`) applied
+    to the traces, with e^0(t) the local Jacobian."""
+    return {name: with_first(jacobians[name], e, step_next) for name, e in traces.items()}
 
 
-def trace_gradients(traces: dict[str, torch.Tensor], g: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Σ_b Σ_{k≥1} g[b, i, k] · e[b, i, ..., k] for each parameter. g: [B, N, K_next]."""
+def trace_gradients(traces: dict[str, torch.Tensor], g: torch.Tensor,
+                    step_next: BucketStep) -> dict[str, torch.Tensor]:
+    """Σ_b Σ_{k≥1} g[b, i, k] · (e^k − (b_k/b_0)·e^0)[b, i, ...] for each parameter: the part of
+    ∂L(t)/∂θ that flows through past steps (back-propagation through this step already carries
+    e^0 into every bucket k, with weight b_k/b_0). g: [B, N, K_next]."""
     g_hi = g[..., 1:]  # [B, N, K'-1]
-    return {name: torch.einsum("bnk,bn...k->n...", g_hi, e[..., 1:]) for name, e in traces.items()}
+    carry = step_next.carry  # [K'-1]
+    return {name: torch.einsum("bnk,bn...k->n...", g_hi, e[..., 1:] - e[..., :1] * carry)
+            for name, e in traces.items()}

@@ -111,7 +111,10 @@ def test_tasks_give_the_same_spikes_at_every_dt():
     nets = [engine.Network(task.network_config(dt)) for dt in (1.0, 0.1)]
     (a, ta), (b, tb) = (task.batch(n) for n in nets)
     assert a.shape == (500, 1, 10) and b.shape == (5000, 1, 10)
-    assert torch.equal(a.sum(0), b.sum(0)) and ta.max() == pytest.approx(1.0)
+    assert torch.equal(a.sum(0), b.sum(0))
+    # the decoded target has the same area in ms at both dt (height 2ϑ = 1 times τ = 5 ms each)
+    assert float(ta.sum()) * 1.0 == pytest.approx(float(tb.sum()) * 0.1, rel=1e-4)
+    assert float(ta.sum()) == pytest.approx(2 * 3 * 1.0 * 5.0, rel=1e-3)
     coin = CoincidenceTask()
     x, y = coin.batch(engine.Network(coin.network_config(1.0)))
     assert x.shape[1] == coin.batch_size and y.max() < coin.n_classes

@@ -49,8 +49,10 @@ def test_traces_equal_bptt_with_cross_entropy_and_warmup():
 
 
 def test_spatial_is_close_to_bptt_and_documented():
-    """Measured (README): cosine(spatial, bptt) ≈ 0.98 per-neuron, ≈ 0.95 per-synapse here."""
-    for bw, floor in (("neuron", 0.9), ("synapse", 0.8)):
+    """Measured (README): cosine(spatial, bptt) ≈ 0.89 per-neuron, ≈ 0.95 per-synapse here (the
+    spike count per step lets the hidden estimate follow y closely, and more of the gradient
+    flows through the past; with the paper's one-spike encoder it was 0.98 / 0.95)."""
+    for bw, floor in (("neuron", 0.85), ("synapse", 0.9)):
         net = two_layer(bw)
         inputs, targets = data()
         ref = engine.gradients(net, inputs, targets, mode="bptt")

@@ -51,7 +51,7 @@ def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, 
 
     def data(dt):
         x, _ = task.batch(Network(task.network_config(dt)))
-        return x, task.target_signal(dt, *LIF_PATTERN_KERNEL)
+        return x, task.target_signal(dt, *LIF_PATTERN_KERNEL, "paper")  # the LIF readout filter
 
     x, y = data(dt_train)
     for _ in range(n_epochs):

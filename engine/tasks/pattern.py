@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import torch
 
+from ..buckets import gamma_kernels
 from ..config import NetworkConfig, check_positive
 from ..network import Network
 from ..simulate import SimResult
-from ..units import alpha_from_tau
 from .spiketrains import bin_times, match_spikes, poisson_times, spike_times_ms, van_rossum
 
 
@@ -74,18 +74,20 @@ class PatternTask:
         dt = net.dt_ms
         inputs = bin_times(self.input_times(), dt, self.duration_ms).unsqueeze(1)
         tau_ms = float(net.layers[-1].tau_ms[0].detach())  # the output encoder's decay
-        return inputs, self.target_signal(dt, tau_ms, 2 * net.cfg.layers[-1].threshold)
+        return inputs, self.target_signal(dt, tau_ms, 2 * net.cfg.layers[-1].threshold,
+                                          net.cfg.discretisation)
 
-    def target_signal(self, dt_ms: float, tau_ms: float, height: float) -> torch.Tensor:
-        """Target spikes decoded by an exponential (bucket-0) kernel: Σ_s height·α^(t − t_s)
-        for t ≥ t_s, α = exp(−dt/τ). Shape: → [T, 1, n_out]."""
-        spikes = bin_times(self.target_times(), dt_ms, self.duration_ms)  # [T, n_out]
-        alpha = float(alpha_from_tau(dt_ms, tau_ms))
-        steps = torch.arange(spikes.shape[0], dtype=torch.float64)
+    def target_signal(self, dt_ms: float, tau_ms: float, height: float,
+                      discretisation: str = "exact") -> torch.Tensor:
+        """Target spikes decoded as the output encoder decodes its own: Σ_s height·h_0(t − t_s),
+        h_0 the bucket-0 kernel (engine.buckets.gamma_kernels). Shape: → [T, 1, n_out]."""
+        spikes = bin_times(self.target_times(), dt_ms, self.duration_ms).double()  # [T, n_out]
+        n_steps = spikes.shape[0]
+        kernel = gamma_kernels(dt_ms, torch.tensor([tau_ms]), n_steps * dt_ms, height,
+                               discretisation)[:, 0]  # [T]
         signal = torch.zeros(spikes.shape, dtype=torch.float64)
         for step, neuron in torch.nonzero(spikes).tolist():
-            lag = steps - step
-            signal[:, neuron] += torch.where(lag >= 0, height * spikes[step, neuron] * alpha ** lag.clamp_min(0), 0.0)
+            signal[step:, neuron] += spikes[step, neuron] * kernel[:n_steps - step]
         return signal.to(torch.float32).unsqueeze(1)
 
     def target_spikes(self, dt_ms: float) -> torch.Tensor:

@@ -32,8 +32,16 @@ def bin_times(trains: list[torch.Tensor], dt_ms: float, duration_ms: float) -> t
 
 
 def spike_times_ms(spikes: torch.Tensor, dt_ms: float) -> list[torch.Tensor]:
-    """Times (ms, bin start) of the spikes of each neuron. Shape: spikes [T, N] → N tensors."""
-    return [torch.nonzero(spikes[:, n] > 0).flatten().double() * dt_ms for n in range(spikes.shape[1])]
+    """Times (ms) of the spikes of each neuron: the middle of their step (a spike in step n
+    happened somewhere in [n·dt, (n+1)·dt)), repeated for counts above 1.
+
+    Shape: spikes [T, N] (counts) → N tensors."""
+    out = []
+    for n in range(spikes.shape[1]):
+        steps = torch.nonzero(spikes[:, n] > 0).flatten()
+        counts = spikes[steps, n].round().long().clamp_min(1)
+        out.append(torch.repeat_interleave((steps.double() + 0.5) * dt_ms, counts.cpu()))
+    return out
 
 
 def van_rossum(a: torch.Tensor, b: torch.Tensor, tau_ms: float = 10.0) -> float:
