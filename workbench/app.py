@@ -10,7 +10,7 @@ ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))
 
 
 def create_app(page: str = "trainer"):
-    """A fresh page ("trainer", "neuron" or "resolution") with its own model and plots."""
+    """A fresh page ("trainer", "neuron", "resolution", "lessons") with its own model and plots."""
     import holoviews as hv
     import panel as pn
 
@@ -22,14 +22,17 @@ def create_app(page: str = "trainer"):
         from .pages.neuron import create_page
     elif page == "resolution":
         from .pages.resolution import create_page
+    elif page == "lessons":
+        from .pages.lessons import create_page
     else:
-        raise ValueError(f"page must be 'trainer', 'neuron' or 'resolution' (got {page!r})")
+        raise ValueError(f"page must be 'trainer', 'neuron', 'resolution' or 'lessons' (got {page!r})")
     return create_page()
 
 
 def apps() -> dict:
     """{url slug: per-session factory} for ``pn.serve``."""
-    return {name: (lambda name=name: create_app(name)) for name in ("trainer", "neuron", "resolution")}
+    return {name: (lambda name=name: create_app(name)) for name in ("trainer", "neuron", "resolution",
+                                                                     "lessons")}
 
 
 def serve(address: str = "127.0.0.1", port: int = 5006, num_procs: int = 1, show: bool = False,

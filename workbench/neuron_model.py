@@ -12,6 +12,16 @@ DURATION_MS = 200.0
 INPUT_TIMES_MS = (20.0, 23.0, 26.0, 29.0, 32.0, 90.0, 140.0, 142.0, 144.0, 146.0, 148.0, 150.0)
 
 
+def saturation_warning(threshold: float, tau_ms: float, dt_ms: float, max_signal: float) -> str:
+    """Non-empty when 2ϑτ/dt (the fastest signal the encoder follows) is below the signal."""
+    cap = 2 * threshold * tau_ms / dt_ms
+    if cap < max_signal:
+        return (f"Encoder saturates: 2ϑτ/dt = {cap:.3g} is below the largest signal "
+                f"{max_signal:.3g}; spikes (at most one per step) cannot keep up (MODEL.md §6). "
+                "Lower dt or raise ϑ or τ.")
+    return ""
+
+
 class NeuronLabModel(param.Parameterized):
     dt_ms = param.Number(0.5, bounds=(0.05, 5.0), doc="time step (ms)")
     tau_ms = param.Number(5.0, bounds=(0.5, 20.0), doc="bucket time constant τ (ms)")
@@ -33,13 +43,7 @@ class NeuronLabModel(param.Parameterized):
         return v / v.sum()
 
     def saturation_warning(self, max_signal: float) -> str:
-        """Non-empty when 2ϑτ/dt (the fastest signal the encoder follows) is below the signal."""
-        cap = 2 * self.threshold * self.tau_ms / self.dt_ms
-        if cap < max_signal:
-            return (f"Encoder saturates: 2ϑτ/dt = {cap:.3g} is below the largest signal "
-                    f"{max_signal:.3g}; spikes (at most one per step) cannot keep up (MODEL.md §6). "
-                    "Lower dt or raise ϑ or τ.")
-        return ""
+        return saturation_warning(self.threshold, self.tau_ms, self.dt_ms, max_signal)
 
     @param.depends("dt_ms", "tau_ms", "n_buckets", "threshold", "delay_ms", "spread", "weight")
     def simulate(self) -> dict:

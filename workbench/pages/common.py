@@ -5,7 +5,8 @@ import io
 
 import panel as pn
 
-PAGES = {"trainer": "Trainer", "neuron": "Neuron lab", "resolution": "Resolution explorer"}
+PAGES = {"trainer": "Trainer", "neuron": "Neuron lab", "resolution": "Resolution explorer",
+         "lessons": "Lessons"}
 ACCENT = "#7b2d8e"
 
 

@@ -49,12 +49,11 @@ def figures(d: dict):
     return hv.Layout([inp, buckets, out, kern]).cols(1)
 
 
-def create_page(model: NeuronLabModel | None = None):
-    model = model or NeuronLabModel()
-    if pn.state.location is not None:
-        pn.state.location.sync(model, dict(URL_KEYS))
+def lab_view(model: NeuronLabModel, keys=tuple(URL_KEYS)):
+    """Widgets for the settings ``keys`` and the live figures: ``(widgets, main, data)``, where
+    ``data["d"]`` is the latest simulation (the Lessons page embeds the same view)."""
     widgets = []
-    for name in URL_KEYS:
+    for name in keys:
         cls = pn.widgets.IntSlider if name == "n_buckets" else pn.widgets.FloatSlider
         kw = {} if name == "n_buckets" else {"step": 0.05 if name in ("dt_ms", "spread") else 0.5
                                              if name in ("tau_ms", "delay_ms") else 0.01}
@@ -72,6 +71,14 @@ def create_page(model: NeuronLabModel | None = None):
         warn.object, warn.visible = data["d"]["warning"], bool(data["d"]["warning"])
 
     model.param.watch(update, list(URL_KEYS))
+    return widgets, pn.Column(warn, plot, sizing_mode="stretch_width"), data
+
+
+def create_page(model: NeuronLabModel | None = None):
+    model = model or NeuronLabModel()
+    if pn.state.location is not None:
+        pn.state.location.sync(model, dict(URL_KEYS))
+    widgets, view, data = lab_view(model)
 
     def png():
         from ..exports import png_bytes
@@ -98,4 +105,4 @@ def create_page(model: NeuronLabModel | None = None):
         "v make a smooth, learnable delay. The sigma-delta encoder spikes whenever y exceeds its "
         "own estimate by ϑ. Equations: `engine/buckets.py`, `engine/encoder.py`.",
         sizing_mode="stretch_width")
-    return template("neuron", sidebar, [pn.Column(intro, warn, plot, sizing_mode="stretch_width")])
+    return template("neuron", sidebar, [pn.Column(intro, view, sizing_mode="stretch_width")])
