@@ -1,65 +1,196 @@
-"""Lesson 2: from speech to spikes, the front end the `fsdd` data set goes through.
+# %% [markdown]
+# # Lesson 8 · Real data: spoken digits, from sound to spikes to a classifier
+#
+# **Promise.** By the end you can take a recording of a spoken digit through a cochlea-like
+# front end into spikes, and train a SpikingGamma network that tells the ten digits apart.
+#
+# **Objectives.**
+# - Follow one recording through the front end: filterbank, envelopes, log compression,
+#   send-on-delta events.
+# - Explain why events carry times in ms, so the same data can be binned at any dt.
+# - Train a small classifier online and read its accuracy and spike cost.
+#
+# **Prerequisites.** Lessons 1 (sigma-delta coding), 4 (learning rules); the Free Spoken Digit
+# Dataset in the data folder (`$SPIKINGGAMMA_DATA_DIR/fsdd`, see README "Real data").
+#
+# **Time.** 50 min
+#
+# Run it: `python lessons/08_spoken_digits.py` (with `SPIKINGGAMMA_DATA_DIR` set) · notebook:
+# `jupytext --to notebook lessons/08_spoken_digits.py` · workbench: Lessons page.
 
-Run: ``python lessons/02_audio_to_spikes.py [--data-dir DIR] [out_dir]`` (or set
-SPIKINGGAMMA_DATA_DIR); it draws one spoken digit of the Free Spoken Digit Dataset in three
-panels, in ms:
-
-1. The cochlea-like filterbank (`engine/data/cochlea.py`): 32 band-pass filters, log-spaced from
-   100 Hz to 3.8 kHz; each band's envelope is rectified and smoothed (a few ms).
-2. Log compression and per-band normalisation: the input of the encoder, between 0 and 1.
-3. Send-on-delta encoding: a band emits an "up" event each time its level rises by δ and a
-   "down" event each time it falls by δ. The events carry times in ms, so a network simulated
-   at any dt sees the same spikes (`SpikeDataset.to_dense(indices, dt_ms)` bins them).
-"""
-import argparse
-import os
-
+# %%
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from engine.data import fsdd_envelope, load_fsdd  # noqa: E402
-from engine.data.fsdd import fsdd_files  # noqa: E402
+from engine.bench.models import BenchModel
+from engine.bench.tasks import make_task
+from engine.bench.train_eval import evaluate, train
+from engine.data import fsdd_envelope, load_fsdd
+from engine.data.fsdd import fsdd_files
+from workbench.lesson_views import setup, workbench_page
+from workbench.lessons import Exercise, sized
+
+setup()
+torch.set_num_threads(1)
+RECORDING = "3_jackson_0.wav"
+N_TRAIN, N_TEST, N_BATCHES = sized((100, 50, 4), (500, 300, 60))
+SEED = 0
+
+# %% [markdown]
+# ## 1. A cochlea in four steps
+#
+# The inner ear splits sound into frequency bands along the basilar membrane, and hair cells
+# report each band's *envelope*, compressed. The engine's front end
+# (`engine/data/cochlea.py`, equations in its docstrings) does the same with:
+#
+# 1. 32 band-pass filters, log-spaced from 100 Hz to 3.8 kHz;
+# 2. each band's envelope: rectified and smoothed over a few ms;
+# 3. log compression and per-band normalisation to 0–1: the encoder's input;
+# 4. send-on-delta encoding (`engine/data/send_on_delta.py`): a band emits an "up" event each
+#    time its level rises by δ and a "down" event each time it falls by δ: Lesson 1's idea with
+#    two spike types instead of a decaying estimate.
+#
+# The events carry times in ms, so a network simulated at any dt sees the same spikes
+# (`SpikeDataset.to_dense(indices, dt_ms)` bins them).
+
+# %%
+env = fsdd_envelope(RECORDING)
+names = [f.path.name for f in fsdd_files(None, "test")]  # the split's order
+sample = load_fsdd(None, "test")[names.index(RECORDING)]
+t_env = np.arange(env.raw.shape[0]) * env.step_ms
+n_bands = env.raw.shape[1]
+fig, axes = plt.subplots(3, 1, figsize=(10, 8), sharex=True)
+axes[0].imshow(env.raw.T, aspect="auto", origin="lower", cmap="magma",
+               extent=(0, t_env[-1], 0, n_bands))
+axes[0].set_ylabel("band (low → high)")
+axes[0].set_title(f"{RECORDING}: filterbank envelopes ({n_bands} bands, "
+                  f"{env.centre_hz[0]:.0f}–{env.centre_hz[-1]:.0f} Hz)")
+axes[1].imshow(env.normalised.T, aspect="auto", origin="lower", cmap="viridis",
+               extent=(0, t_env[-1], 0, n_bands), vmin=0, vmax=1)
+axes[1].set_ylabel("band")
+axes[1].set_title("log-compressed, normalised: the encoder's input (0–1)")
+times, channels = sample.times_ms.numpy(), sample.channels.numpy()
+up = channels < n_bands
+axes[2].scatter(times[up], channels[up], s=4, c="tab:red", label="up events")
+axes[2].scatter(times[~up], channels[~up] - n_bands, s=4, c="tab:blue", label="down events")
+axes[2].set_ylabel("band")
+axes[2].set_xlabel("time (ms)")
+axes[2].set_title(f"send-on-delta events: {len(times)} in all (the same at every dt)")
+axes[2].legend(loc="upper right")
+fig.tight_layout()
+print(f"{RECORDING}: {env.raw.shape[0] * env.step_ms:.0f} ms, {len(times)} events "
+      f"({up.sum()} up, {(~up).sum()} down)")
+fig
+
+# %% [markdown]
+# **Guiding questions**
+#
+# 1. Why compress the envelopes with a logarithm before encoding?
+#
+# <details><summary>Answer</summary>
+#
+# Loudness spans orders of magnitude; with a fixed δ a linear envelope would spend most events
+# on the loudest band and almost none on quiet ones. The log makes δ a *relative* change, as
+# the ear's own compression does.
+# </details>
+#
+# 2. The up and down events go to different input channels. What would be lost if they shared
+#    one?
+#
+# <details><summary>Answer</summary>
+#
+# The sign: a receiver could not tell a rising band from a falling one. Separate channels let
+# the network weigh onsets and offsets differently (onsets carry most of a consonant).
+# </details>
+
+# %% [markdown]
+# ## 2. Train a classifier
+#
+# A SpikingGamma network 64 → 64 → 10 (τ = 10 ms, K = 4, linear readout) learns online with the
+# `spatial` rule and a per-step cross-entropy after a 50 ms warm-up; the class is the readout
+# summed over time (`engine/bench/models.py`, the same code as `spikinggamma bench accuracy`).
+# The classroom run uses a subset of the data; the numbers below are measured when it runs.
+
+# %%
+task = make_task("fsdd", quick=True, n_train=N_TRAIN, n_test=N_TEST)
+model = BenchModel("sg-spatial", task, dt_ms=1.0, hidden=(64,), seed=SEED)
+log = train(model, task, 1.0, N_BATCHES)
+scores = evaluate(model, task, 1.0)
+print(f"trained on {N_BATCHES} batches of {task.batch_size} recordings (first {task.crop_ms:g} ms "
+      f"of each); final batch loss {log['final_loss']:.3f}")
+print(f"test accuracy on {task.n_test} recordings: {scores['accuracy']:.1f} % (chance 10 %)")
+print(f"hidden layer: {scores['spikes_per_neuron_per_s']:.0f} spikes per neuron per second, "
+      f"{scores['synops_per_sample']:.0f} synaptic operations per recording")
+
+# %% [markdown]
+# **What the measurement shows.** Compare the printed test accuracy with chance (10 %) and, for
+# scale, with `BENCHMARKS.md` (the full-size benchmark against a LIF network trained with BPTT).
+# The spike cost is the price of that accuracy: lowering it (a larger ϑ, the adaptive threshold)
+# is the lever Lesson 1 taught.
+#
+# ## 3. Live
+#
+# The Trainer with the `fsdd` preset (present when the server was started with the data folder):
+# press **Play** and watch the accuracy per batch, the hidden raster and the spike counts.
+
+# %%
+workbench_page("trainer", height=1100, preset="fsdd", seed=SEED, mode="spatial")
+
+# %% [markdown]
+# ## 4. Exercises
+#
+# **Exercise 8.1.** The front end has 32 bands. How many input channels does the network get?
+# Answer with the number, then explain it to your neighbour.
+
+# %%
+answer_8_1 = None  # a number of channels
+
+# %% tags=["solution"]
+def solution_8_1():
+    return 2 * 32  # an up and a down channel per band
+
+# %%
+def check_8_1(n):
+    return n == task.n_in, f"the data set has {task.n_in} channels"
 
 
-def main(out_dir: str = "artifacts/lessons", data_dir: str | None = None,
-         name: str = "3_jackson_0.wav") -> str:
-    env = fsdd_envelope(name, data_dir=data_dir)
-    names = [f.path.name for f in fsdd_files(data_dir, "test")]  # the split's order
-    sample = load_fsdd(data_dir, "test")[names.index(name)]
-    t_env = np.arange(env.raw.shape[0]) * env.step_ms
-    fig, axes = plt.subplots(3, 1, figsize=(10, 9), sharex=True)
-    axes[0].imshow(env.raw.T, aspect="auto", origin="lower", cmap="magma",
-                   extent=(0, t_env[-1], 0, env.raw.shape[1]))
-    axes[0].set_ylabel("band (low → high)")
-    axes[0].set_title(f"{name}: filterbank envelopes ({env.raw.shape[1]} bands, "
-                      f"{env.centre_hz[0]:.0f}–{env.centre_hz[-1]:.0f} Hz)")
-    axes[1].imshow(env.normalised.T, aspect="auto", origin="lower", cmap="viridis",
-                   extent=(0, t_env[-1], 0, env.raw.shape[1]), vmin=0, vmax=1)
-    axes[1].set_ylabel("band")
-    axes[1].set_title("log-compressed, normalised: the encoder's input (0–1)")
-    times, channels = sample.times_ms.numpy(), sample.channels.numpy()
-    n_bands = env.raw.shape[1]
-    up = channels < n_bands
-    axes[2].scatter(times[up], channels[up], s=4, c="tab:red", label="up events")
-    axes[2].scatter(times[~up], channels[~up] - n_bands, s=4, c="tab:blue", label="down events")
-    axes[2].set_ylabel("band")
-    axes[2].set_xlabel("time (ms)")
-    axes[2].set_title(f"send-on-delta events: {len(times)} in all (same at every dt)")
-    axes[2].legend(loc="upper right")
-    fig.tight_layout()
-    os.makedirs(out_dir, exist_ok=True)
-    path = os.path.join(out_dir, "audio_to_spikes.png")
-    fig.savefig(path, dpi=90)
-    plt.close(fig)
-    return path
+exercise_8_1 = Exercise("8.1", check_8_1, solution_8_1, wrong=32)
+exercise_8_1(answer_8_1)
+
+# %% [markdown]
+# **Exercise 8.2.** How many *up* events does band 10 emit in `3_jackson_0.wav`? Use `sample`
+# (its `channels` and `times_ms`).
+
+# %%
+answer_8_2 = None  # a count
+
+# %% tags=["solution"]
+def solution_8_2():
+    return int((sample.channels == 10).sum())
+
+# %%
+def check_8_2(n):
+    true = int((sample.channels == 10).sum())
+    return n == true, f"band 10 has {true} up events and {int((sample.channels == 10 + n_bands).sum())} down events"
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("out_dir", nargs="?", default="artifacts/lessons")
-    parser.add_argument("--data-dir", default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
-    args = parser.parse_args()
-    print(main(args.out_dir, args.data_dir))
+exercise_8_2 = Exercise("8.2", check_8_2, solution_8_2, wrong=-1)
+exercise_8_2(answer_8_2)
+
+# %% [markdown]
+# ## Teacher's note
+#
+# - **Timing.** 15 min on the front end (play the recording aloud, then show the three panels
+#   top to bottom), 15 min on training and its numbers (the full run takes a few minutes: start
+#   it before class or use the Trainer), 20 min exercises and discussion.
+# - **Misconceptions.** "The network hears the waveform": it sees only events of band levels,
+#   a few thousand per second. "Higher accuracy needs smaller dt": the events are in ms; dt only
+#   bins them (try the Trainer at 0.5 ms). "One recording per digit is enough": the speakers
+#   differ; the test set holds recordings the network never heard.
+# - **What to project.** The three-panel figure, then the accuracy line and the live Trainer.
+#   The data is not in the repository: point the server at it with `--data-dir` or
+#   `SPIKINGGAMMA_DATA_DIR`.

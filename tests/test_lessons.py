@@ -33,7 +33,7 @@ def test_at_least_eight_lessons_each_with_every_part():
 
 
 def test_lessons_open_as_notebooks():
-    jupytext = pytest.importorskip("jupytext")
+    import jupytext
     for info in LESSONS:
         nb = jupytext.read(info.path)
         ours = read_cells(info.path)
