@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 
 from .buckets import BucketStep
+from .chunked import DEFAULT_CHUNK_STEPS
 from .errors import DivergenceError
 from .losses import LOSSES, loss_schedule, step_loss
 from .network import Network, NetworkState, StepOutput
@@ -34,11 +35,14 @@ class Learner:
         update_every: call ``on_update(grads)`` every this many steps (online modes);
             ``None``: once per sequence, at the end.
         on_update: receives the accumulated gradients {name: tensor}; they are zeroed after.
+        chunk_steps: :func:`engine.simulate.run` computes this many steps at a time
+            (engine.chunked; same spikes and gradients); ``None``: step by step (the reference).
     """
 
     def __init__(self, net: Network, mode: str = "traces", loss: str = "mse", warmup_ms: float = 0.0,
                  update_every: int | None = None,
-                 on_update: Callable[[dict[str, torch.Tensor]], None] | None = None):
+                 on_update: Callable[[dict[str, torch.Tensor]], None] | None = None,
+                 chunk_steps: int | None = None):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES} (got {mode!r})")
         if loss not in LOSSES:
@@ -50,7 +54,11 @@ class Learner:
         if update_every is not None and mode == "bptt":
             raise ValueError("update_every must be None in bptt mode (it updates once per sequence)")
         self.net, self.mode, self.loss = net, mode, loss
+        if chunk_steps is not None and (isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int)
+                                        or chunk_steps < 1):
+            raise ValueError(f"chunk_steps must be an integer >= 1 or None (got {chunk_steps!r})")
         self.warmup_ms, self.update_every, self.on_update = warmup_ms, update_every, on_update
+        self.chunk_steps = chunk_steps
         self.params = dict(net.named_parameters())
         self.grads: dict[str, torch.Tensor] = {}
 
@@ -157,12 +165,14 @@ class Learner:
 
 
 def gradients(net: Network, inputs: torch.Tensor, targets: torch.Tensor, mode: str = "traces",
-              loss: str = "mse", warmup_ms: float = 0.0) -> dict[str, torch.Tensor]:
+              loss: str = "mse", warmup_ms: float = 0.0,
+              chunk_steps: int | None = None) -> dict[str, torch.Tensor]:
     """∂L/∂θ summed over the sequence, for every parameter name; the network is unchanged.
+    ``chunk_steps``: as in :class:`Learner` (``None``: the per-step reference).
 
     Shape: inputs [T, B, n_in]; targets [T, B, n_out] (mse) or [B] / [T, B] labels (ce).
     """
-    learner = Learner(net, mode, loss, warmup_ms)
+    learner = Learner(net, mode, loss, warmup_ms, chunk_steps=chunk_steps)
     run(net, inputs, learner=learner, targets=targets, keep="none")
     return {k: g.detach().clone() for k, g in learner.grads.items()}
 
@@ -174,10 +184,13 @@ class Trainer:
         mode, loss, warmup_ms: as in :class:`Learner`.
         lr: learning rate of Adam (or SGD with ``optimizer="sgd"``).
         update_every: optimizer step every this many time steps; ``None`` once per sequence.
+        chunk_steps: steps computed at a time by the fast path (engine.chunked, the default;
+            ignored in bptt); ``None``: step by step (the reference path).
     """
 
     def __init__(self, net: Network, mode: str = "traces", loss: str = "mse", lr: float = 1e-2,
-                 optimizer: str = "adam", update_every: int | None = None, warmup_ms: float = 0.0):
+                 optimizer: str = "adam", update_every: int | None = None, warmup_ms: float = 0.0,
+                 chunk_steps: int | None = DEFAULT_CHUNK_STEPS):
         if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
             raise ValueError(f"lr must be a finite number > 0 (got {lr!r})")
         if optimizer not in ("adam", "sgd"):
@@ -185,7 +198,8 @@ class Trainer:
         self.net = net
         opt_cls = torch.optim.Adam if optimizer == "adam" else torch.optim.SGD
         self.optimizer = opt_cls(net.parameters(), lr=lr)
-        self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply)
+        self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply,
+                               chunk_steps=None if mode == "bptt" else chunk_steps)
         self.n_updates = 0
 
     @property

@@ -53,7 +53,8 @@ def check_inputs(net: Network, inputs: torch.Tensor) -> None:
 
 
 def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None,
-        learner=None, targets: torch.Tensor | None = None, keep: str = "all") -> SimResult:
+        learner=None, targets: torch.Tensor | None = None, keep: str = "all",
+        chunk_steps: int | None = None) -> SimResult:
     """Simulate ``net`` over ``inputs``, optionally learning online at every step.
 
     Args:
@@ -63,7 +64,16 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
             ``observe(t, out, target_t)`` and ``finish()`` (see :mod:`engine.learning`).
         targets: [T, B, ...] per-step targets, or [B] one label per sequence.
         keep: ``"all"`` layers' spikes/signals, ``"output"`` layer only, or ``"none"``.
+        chunk_steps: compute this many steps at a time (engine.chunked, the fast path; the
+            default is the learner's ``chunk_steps``); ``None``: step by step, the reference.
+            ``bptt`` and gradient hooks (per-step weight-gradient taps) always run step by step.
     """
+    if chunk_steps is None and learner is not None:
+        chunk_steps = getattr(learner, "chunk_steps", None)
+    if chunk_steps is not None and not net._grad_hooks and getattr(learner, "mode", "") != "bptt":
+        from .chunked import run_chunked
+        return run_chunked(net, inputs, state=state, learner=learner, targets=targets, keep=keep,
+                           chunk_steps=chunk_steps)
     check_inputs(net, inputs)
     if keep not in ("all", "output", "none"):
         raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
@@ -122,7 +132,7 @@ def detach_state(state):
 
 
 def simulate(net: Network, inputs: torch.Tensor, state: NetworkState | None = None,
-             keep: str = "all") -> SimResult:
+             keep: str = "all", chunk_steps: int | None = None) -> SimResult:
     """Run ``net`` over ``inputs`` [T, B, n_in] without learning; see :func:`run`.
 
     Example:
@@ -130,4 +140,4 @@ def simulate(net: Network, inputs: torch.Tensor, state: NetworkState | None = No
         >>> simulate(net, torch.zeros(10, 1, 2)).spikes[-1].shape
         torch.Size([10, 1, 1])
     """
-    return run(net, inputs, state=state, keep=keep)
+    return run(net, inputs, state=state, keep=keep, chunk_steps=chunk_steps)

@@ -1,0 +1,188 @@
+"""Time-parallel execution: a chunk of steps at once, layer by layer, weights fixed in the chunk.
+
+Within a chunk everything but the sigma-delta encoder is linear in time (MODEL.md §1, §4.1), so
+layer l advances as
+
+    ŷ_l(t−1), all t      = the bucket filter of its input (engine.chunk_filters), no gradient
+    ŷ_l(t), all t        = gamma_step / with_first(ê_{l−1}(t) [straight-through to y_{l−1}],
+                           ŷ_l(t−1))                           the reference one-step maps, batched
+    x_l, y_l, all t      = neuron_signal(ŷ_l, W_l), ReLU        one matrix product for the chunk
+    s_l, ϑ_l, ê_l        = encoder_step over the chunk          (engine.chunk_encoder)
+
+and the next layer follows from ê_l. Each step's graph reaches back through that step only (the
+previous buckets are constants), exactly as the per-step path (engine.network.step under
+engine.simulate.run) builds it, so ``spatial`` and ``traces`` gradients of a whole chunk come
+from one backward pass (engine.chunk_learning). Memory is O(chunk), not O(T).
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import torch
+
+from .buckets import gamma_step, with_first
+from .chunk_encoder import encode_chunk
+from .chunk_filters import filter_drive, filter_first, previous
+from .network import (LayerState, LayerStep, Network, NetworkState, StepOutput, hold_gain,
+                      straight_through)
+from .neuron import effective_weight, neuron_signal
+from .units import alpha_from_tau
+
+DEFAULT_CHUNK_STEPS = 256
+
+
+class ChunkOutput(NamedTuple):
+    """What a chunk computed: per layer a :class:`LayerStep` whose tensors carry a leading time
+    axis [C, ...] (w_eff: one [N_out, N_in, K] for the chunk), and the input spikes [C, B, N_in]."""
+
+    layers: tuple[LayerStep, ...]
+    input_spikes: torch.Tensor
+    views: tuple | None = None  # per layer (x views, y views): one [B, N] view per step
+
+    def step(self, t: int) -> StepOutput:
+        """Step t of the chunk as the per-step path's :class:`StepOutput`."""
+        layers = []
+        for l, s in enumerate(self.layers):
+            x, y = (s.x[t], s.y[t]) if self.views is None else (v[t] for v in self.views[l])
+            layers.append(LayerStep(s.buckets[t], x, y, s.spikes[t], s.threshold[t],
+                                    s.estimate[t], s.w_eff))
+        return StepOutput(tuple(layers), self.input_spikes[t])
+
+
+def _split_steps(x: torch.Tensor, split: bool) -> tuple[torch.Tensor, list | None]:
+    """With ``split``, x rebuilt from per-step views, so that hooks on the views see ∂L/∂x(t)."""
+    if not split:
+        return x, None
+    views = list(x.unbind(0))
+    return torch.stack(views), views
+
+
+def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
+                  per_step_views: bool = False) -> tuple[ChunkOutput, NetworkState]:
+    """Advance ``net`` over a chunk of steps, weights fixed; the graph is per step, as in run().
+
+    Args:
+        inputs: [C, B, n_in] event counts (or signals for analog input).
+        state: the state before the chunk.
+        per_step_views: give x and y of each step as separate views (gradient taps hook them).
+
+    Returns:
+        (chunk output, state after the chunk).
+    """
+    cfg, dt = net.cfg, net.cfg.dt_ms
+    maps = [layer.bucket_step(dt, cfg.discretisation) for layer in net.layers]
+    adapt = {}
+    if cfg.adaptive_threshold:
+        adapt = dict(alpha_theta=alpha_from_tau(dt, cfg.adaptation_ms), gain=cfg.adaptation_gain,
+                     theta_gain0=hold_gain(dt, cfg.adaptation_ms, cfg.discretisation))
+    start = state.layers[0].buckets
+    if state.input_encoder is not None:
+        s_in, _, est_in, input_encoder = encode_chunk(
+            inputs, state.input_encoder, maps[0].alpha0, cfg.input_threshold,
+            gain0=maps[0].gain0, max_spikes=cfg.max_spikes_per_step)
+        est_in = est_in.to(inputs.device)
+        prev = previous(filter_first(est_in, start, maps[0]), start)  # [C, B, N_in, K]
+        buckets = with_first(est_in, prev, maps[0])
+    else:
+        s_in, input_encoder = inputs, None
+        drive = cfg.input_height * inputs  # [C, B, N_in]
+        prev = previous(filter_drive(drive, start, maps[0]), start)
+        buckets = gamma_step(drive, prev, maps[0])  # [C, B, N_in, K]
+    steps, new_layers, views = [], [], []
+    n_layers = len(net.layers)
+    n_steps, batch = inputs.shape[:2]
+    for l, layer in enumerate(net.layers):
+        last = l == n_layers - 1
+        w_eff = effective_weight(layer.weight, layer.bucket_weight)
+        x = neuron_signal(buckets.flatten(0, 1), w_eff, layer.bias).unflatten(0, (n_steps, batch))
+        x, x_views = _split_steps(x, per_step_views)
+        enc_prev = state.layers[l].encoder
+        if last and cfg.readout == "linear":
+            y, y_views = x, x_views
+            spikes = torch.zeros_like(x.detach())
+            threshold = (enc_prev.theta_dyn + cfg.layers[l].threshold).expand_as(spikes)
+            encoder, estimate = enc_prev, x.detach()
+        else:
+            y, y_views = _split_steps(torch.relu(x), per_step_views)
+            receiver = maps[l + 1] if not last else maps[l]
+            spikes, threshold, estimate, encoder = encode_chunk(
+                y, enc_prev, receiver.alpha0, cfg.layers[l].threshold, gain0=receiver.gain0,
+                max_spikes=cfg.max_spikes_per_step, **adapt)
+            spikes, threshold, estimate = (v.to(x.device) for v in (spikes, threshold, estimate))
+            encoder = type(encoder)(*(v.to(x.device) for v in encoder))
+        steps.append(LayerStep(buckets, x, y, spikes, threshold, estimate, w_eff))
+        views.append((x_views, y_views))
+        new_layers.append(LayerState(buckets[-1], encoder))
+        if not last:
+            start = state.layers[l + 1].buckets
+            values = y.detach() if cfg.coding == "rate" else estimate
+            prev = previous(filter_first(values, start, maps[l + 1]), start)
+            first = y if cfg.coding == "rate" else straight_through(estimate, y)
+            buckets = with_first(first, prev, maps[l + 1])  # [C, B, N_l, K_{l+1}]
+    out = ChunkOutput(tuple(steps), s_in, tuple(views) if per_step_views else None)
+    return out, NetworkState(tuple(new_layers), input_encoder)
+
+
+def run_chunked(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None,
+                learner=None, targets: torch.Tensor | None = None, keep: str = "all",
+                chunk_steps: int = DEFAULT_CHUNK_STEPS):
+    """:func:`engine.simulate.run` a chunk of ``chunk_steps`` steps at a time (same arguments,
+    same :class:`engine.simulate.SimResult`). A learner's updates fall between chunks: a chunk
+    ends where ``learner.update_every`` asks for an update. Step hooks (taps) are called for
+    every step after its chunk is computed; gradient hooks need the per-step path."""
+    from .chunk_learning import learn_chunk
+    from .simulate import SimResult, check_inputs, detach_state
+
+    if not isinstance(chunk_steps, int) or isinstance(chunk_steps, bool) or chunk_steps < 1:
+        raise ValueError(f"chunk_steps must be an integer >= 1 (got {chunk_steps!r})")
+    check_inputs(net, inputs)
+    if keep not in ("all", "output", "none"):
+        raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
+    inputs = inputs.to(device=net.device, dtype=net.dtype)
+    n_steps, batch = inputs.shape[:2]
+    if state is None:
+        state = net.init_state(batch)
+    n_layers = len(net.layers)
+    kept = range(n_layers) if keep == "all" else ([n_layers - 1] if keep == "output" else [])
+    records = {l: ([], [], []) for l in kept}  # spikes, y, x per kept layer, one entry per chunk
+    in_spikes = [] if keep == "all" else None
+    counts = [torch.zeros(s.n_out, device=net.device, dtype=net.dtype) for s in net.cfg.layers]
+    per_step_targets = targets is not None and targets.dim() >= 2
+    if per_step_targets and targets.shape[0] != n_steps:
+        raise ValueError(f"targets must have shape [T={n_steps}, B, ...] or [B] (got {list(targets.shape)})")
+    if learner is not None:
+        if targets is None:
+            raise ValueError("targets are required for learning")
+        learner.begin(n_steps, batch)
+    grad_ctx = torch.enable_grad() if learner is not None else torch.no_grad()
+    flush = torch.set_flush_denormal(True)
+    try:
+        with grad_ctx:
+            t0 = 0
+            while t0 < n_steps:
+                size = min(chunk_steps, n_steps - t0)
+                if learner is not None and learner.update_every is not None:
+                    size = min(size, learner.update_every - learner.steps_since_update)
+                state = detach_state(state)
+                views = learner is not None and bool(net._step_hooks)
+                out, state = forward_chunk(net, inputs[t0:t0 + size], state, per_step_views=views)
+                for t in range(size) if net._step_hooks else ():
+                    net._call_step_hooks(t0 + t, out.step(t))
+                if learner is not None:
+                    learn_chunk(learner, t0, out,
+                                targets[t0:t0 + size] if per_step_targets else targets)
+                for l, layer_out in enumerate(out.layers):
+                    counts[l] += layer_out.spikes.detach().sum((0, 1))
+                    if l in records:
+                        for store, value in zip(records[l], (layer_out.spikes, layer_out.y, layer_out.x)):
+                            store.append(value.detach())
+                if in_spikes is not None:
+                    in_spikes.append(out.input_spikes.detach())
+                t0 += size
+        loss = learner.finish() if learner is not None else 0.0
+    finally:
+        if flush:
+            torch.set_flush_denormal(False)
+    stacked = [tuple(torch.cat(records[l][i]) for l in kept) for i in range(3)]  # [T, B, N_l]
+    return SimResult(*stacked, torch.cat(in_spikes) if in_spikes is not None else None,
+                     tuple(counts), float(loss), detach_state(state), net.dt_ms)
