@@ -139,6 +139,9 @@ class NetworkConfig:
             check_positive("max_spikes_per_step", self.max_spikes_per_step, integer=True,
                            minimum=1, inclusive=True)
         check_choice("dtype", self.dtype, tuple(_DTYPES))
+        for name in ("adaptive_threshold", "learn_tau", "bias"):
+            if not isinstance(getattr(self, name), bool):
+                _fail(name, "True or False", getattr(self, name))
         check_positive("adaptation_ms", self.adaptation_ms)
         check_positive("adaptation_gain", self.adaptation_gain, inclusive=True)
         check_positive("input_height", self.input_height)

@@ -223,13 +223,12 @@ class Network(nn.Module):
 
     # ----------------------------------------------------------------- persistence
     def save(self, path) -> None:
-        """State dict plus config, loadable with :meth:`load`."""
-        torch.save({"config": self.cfg.to_dict(), "state_dict": self.state_dict()}, path)
+        """State dict plus config, loadable with :meth:`load`; written atomically."""
+        from .checkpoint import save_network
+        save_network(self, path)
 
     @classmethod
     def load(cls, path, map_location="cpu") -> "Network":
-        blob = torch.load(path, map_location=map_location, weights_only=True)
-        cfg = NetworkConfig.from_dict(blob["config"]).replace(device=str(map_location))
-        net = cls(cfg)
-        net.load_state_dict(blob["state_dict"])
-        return net
+        """A network from :meth:`save`'s file; ValueError naming the file if damaged or not ours."""
+        from .checkpoint import load_network
+        return load_network(cls, path, map_location)

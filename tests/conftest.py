@@ -3,6 +3,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
+
+# Property-based tests (tests/test_fuzz_*.py): a small deterministic profile by default (CI),
+# the full run with SPIKINGGAMMA_FUZZ=full (>= 1,000 cases across the fuzz tests; BENCHMARKS.md).
+_SLOW_OK = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much,
+            HealthCheck.function_scoped_fixture]
+settings.register_profile("ci", max_examples=25, deadline=None, derandomize=True,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.register_profile("full", max_examples=150, deadline=None,
+                          suppress_health_check=_SLOW_OK, print_blob=True)
+settings.load_profile(os.environ.get("SPIKINGGAMMA_FUZZ", "ci"))
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"

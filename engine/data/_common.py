@@ -8,6 +8,7 @@ that data set's folder itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -66,3 +67,17 @@ def require_file(path: Path, source: str) -> Path:
 def default_cache_dir() -> Path:
     """$SPIKINGGAMMA_CACHE_DIR, else ~/.cache/spikinggamma (outside the repository)."""
     return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "spikinggamma").expanduser()
+
+
+@contextlib.contextmanager
+def parsing(path: os.PathLike | str):
+    """Around the code that decodes one file: a truncated or corrupt file raises a ValueError
+    naming the file, whatever the parser raised (a missing file stays a FileNotFoundError)."""
+    try:
+        yield
+    except FileNotFoundError:
+        raise
+    except Exception as err:  # struct, zlib, EOF, wave, scipy.io, reshape ... errors
+        if isinstance(err, ValueError) and str(path) in str(err):
+            raise
+        raise ValueError(f"{path}: corrupt or truncated file ({type(err).__name__}: {err})") from err

@@ -29,7 +29,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
-from ._common import DataNotFoundError, check_split, default_cache_dir, find_data_dir
+from ._common import DataNotFoundError, check_split, default_cache_dir, find_data_dir, parsing
 from .cochlea import CochleaConfig, centre_frequencies_hz, cochleagram, compress, envelopes
 from .dataset import SpikeDataset
 from .send_on_delta import send_on_delta
@@ -72,10 +72,12 @@ def fsdd_files(data_dir: str | os.PathLike | None = None, split: str = "train") 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
     """Mono 16-bit PCM WAV -> (float32 samples in [-1, 1), sample rate in Hz)."""
-    with wave.open(str(path), "rb") as f:
+    with parsing(path), wave.open(str(path), "rb") as f:
         if f.getnchannels() != 1 or f.getsampwidth() != 2:
             raise ValueError(f"{path}: expected mono 16-bit PCM")
         raw = f.readframes(f.getnframes())
+        if len(raw) % 2 or f.getframerate() <= 0:
+            raise ValueError(f"{path}: truncated sample data or no sample rate")
         return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0, f.getframerate()
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import check_split, find_data_dir, require_file
+from ._common import check_split, find_data_dir, parsing, require_file
 from .dataset import SpikeDataset
 
 NMNIST_SIDE = 34
@@ -29,10 +29,11 @@ _TABLES = {"train": "train1K.txt", "test": "test100.txt"}
 def read_label_table(path: Path) -> list[tuple[int, int]]:
     """(sample id, class) pairs of a '#sample #class' table."""
     rows = []
-    for line in path.read_text().splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            sample_id, label = line.split()[:2]
-            rows.append((int(sample_id), int(label)))
+    with parsing(path):
+        for line in path.read_text().splitlines():
+            if line.strip() and not line.lstrip().startswith("#"):
+                sample_id, label = line.split()[:2]
+                rows.append((int(sample_id), int(label)))
     return rows
 
 

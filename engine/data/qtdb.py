@@ -21,7 +21,7 @@ import os
 
 import numpy as np
 
-from ._common import check_split, find_data_dir, require_file
+from ._common import check_split, find_data_dir, parsing, require_file
 from .dataset import SpikeDataset
 
 QTDB_STEP_MS = 4.0  # one .mat step in ms (250 Hz, QTDB's sampling rate); a documented choice
@@ -57,8 +57,13 @@ def load_qtdb(
         raise ValueError(f"unlabelled_class must be in [0, {QTDB_N_CLASSES}) or -100, got {unlabelled_class}")
     name = f"QTDB_{split}.mat"
     folder = find_data_dir(data_dir, "qtdb_yin", name, "qtdb")
-    mat = scipy.io.loadmat(require_file(folder / name, "qtdb"), variable_names=("x", "y"))
-    x, y = mat["x"], mat["y"]  # [S, T, 4] int16, [S, T, 6] uint8
+    path = require_file(folder / name, "qtdb")
+    with parsing(path):
+        mat = scipy.io.loadmat(path, variable_names=("x", "y"))
+        x, y = mat["x"], mat["y"]  # [S, T, 4] int16, [S, T, 6] uint8
+    if x.ndim != 3 or x.shape[2] != QTDB_N_CHANNELS or y.shape != x.shape[:2] + (QTDB_N_CLASSES,):
+        raise ValueError(f"{path}: expected x [S, T, {QTDB_N_CHANNELS}] and y [S, T, "
+                         f"{QTDB_N_CLASSES}], got {x.shape} and {y.shape}")
     n_samples, n_steps, _ = x.shape
     spikes = x > 0  # drops the -1 end marker at the last step of channel 0
     sample, step, channel = np.nonzero(spikes)  # sorted by sample, then step

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ._common import check_split, find_data_dir, require_file
+from ._common import check_split, find_data_dir, parsing, require_file
 from .dataset import SpikeDataset
 from .send_on_delta import send_on_delta
 
@@ -32,14 +32,15 @@ _LABELS = "t10k-labels-idx1-ubyte.gz"
 
 def read_idx(path: Path) -> np.ndarray:
     """Read a gzipped IDX file (uint8 data) into an array of its declared shape."""
-    with gzip.open(path, "rb") as f:
-        raw = f.read()
-    magic = int.from_bytes(raw[:4], "big")
-    if magic >> 8 != 0x08:  # 0x08 = unsigned byte data
-        raise ValueError(f"{path}: not a uint8 IDX file (magic {magic:#x})")
-    n_dims = magic & 0xFF
-    shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(shape)
+    with parsing(path):
+        with gzip.open(path, "rb") as f:
+            raw = f.read()
+        magic = int.from_bytes(raw[:4], "big")
+        if magic >> 8 != 0x08:  # 0x08 = unsigned byte data
+            raise ValueError(f"{path}: not a uint8 IDX file (magic {magic:#x})")
+        n_dims = magic & 0xFF
+        shape = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(n_dims))
+        return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * n_dims).reshape(shape)
 
 
 def load_mnist_test(data_dir: str | os.PathLike | None = None) -> tuple[np.ndarray, np.ndarray]:
