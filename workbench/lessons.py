@@ -21,7 +21,8 @@ from typing import Any, Callable, Iterator
 
 LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
 SIZE_ENV = "SPIKINGGAMMA_LESSON_SIZE"
-_CELL = re.compile(r"^# %%(?P<title>[^\[\n]*)(?:\[(?P<kind>\w+)\])?(?P<meta>.*)$")
+_CELL = re.compile(r"^# %%(?:\s|$)")
+_TAGS = re.compile(r"tags=\[([^\]]*)\]")
 
 
 @dataclass(frozen=True)
@@ -67,11 +68,10 @@ def read_cells(path: str | os.PathLike) -> list[Cell]:
             cells.append(Cell(kind, text, tags))
 
     for line in Path(path).read_text(encoding="utf-8").splitlines():
-        m = _CELL.match(line)
-        if m:
+        if _CELL.match(line):
             flush()
-            kind = "markdown" if m.group("kind") == "markdown" else "code"
-            found = re.search(r"tags=\[([^\]]*)\]", m.group("meta"))
+            kind = "markdown" if re.match(r"^# %%.*\[markdown\]", line) else "code"
+            found = _TAGS.search(line)
             tags = tuple(re.findall(r'"([\w-]+)"', found.group(1))) if found else ()
             lines = []
         else:
