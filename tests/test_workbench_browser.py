@@ -87,6 +87,16 @@ def test_root_redirects_to_trainer(page, base_url):
     page.wait_for_url(re.compile(r".*/trainer.*"), timeout=15000)
 
 
+def test_bad_link_shows_a_message_and_keeps_defaults(page, base_url):
+    page.goto(f"{base_url}/trainer?dt=abc&hidden=-3&seed=7&preset=nope")
+    page.wait_for_selector(".wb-error", timeout=30000)
+    _wait(page, lambda: "Invalid link" in _text(page, ".wb-error"))
+    text = _text(page, ".wb-error")
+    assert "dt" in text and "hidden" in text and "preset" in text
+    assert "--seed 7" in _text(page, ".wb-command")  # the valid part of the link is kept
+    assert page.errors == []
+
+
 def test_train_dt_pause_resume_reset_url_and_exports(page, base_url, tmp_path):
     page.goto(f"{base_url}/trainer?preset=pattern&seed=0")
     page.wait_for_selector(".wb-play button", timeout=30000)

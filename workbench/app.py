@@ -35,15 +35,40 @@ def apps() -> dict:
                                                                      "lessons")}
 
 
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def websocket_origins(address: str, port: int, allow_origin: list[str] | None = None) -> list[str]:
+    """Origins whose pages may open a session: this server's own name on loopback; on another
+    interface the ``allow_origin`` list ("host:port", "*" for any), by default any."""
+    if allow_origin:
+        return list(allow_origin)
+    if address in LOOPBACK:
+        return [f"{address}:{port}", f"localhost:{port}"]
+    # a classroom server is reached by names and addresses the server cannot know in advance
+    return ["*"]
+
+
 def serve(address: str = "127.0.0.1", port: int = 5006, num_procs: int = 1, show: bool = False,
-          threaded: bool = False, start: bool = True):
+          threaded: bool = False, start: bool = True, allow_origin: list[str] | None = None,
+          limits=None):
     """Serve all pages; "/" redirects to the Trainer. With ``threaded=True`` returns a
-    StoppableThread (call ``.stop()``), which is how the browser tests start it in-process."""
+    StoppableThread (call ``.stop()``), which is how the browser tests start it in-process.
+    ``limits`` (a :class:`workbench.classroom.Limits`) caps what each session may use."""
+    import sys
+
     import panel as pn
 
-    local = address in ("127.0.0.1", "localhost", "::1")
-    # a classroom server is reached by names and addresses the server cannot know in advance
-    origins = [f"{address}:{port}", f"localhost:{port}"] if local else ["*"]
+    from . import classroom
+
+    if limits is not None:
+        classroom.configure(limits)
+    origins = websocket_origins(address, port, allow_origin)
+    if address not in LOOPBACK:
+        print(f"warning: serving on {address}, reachable from other machines; pages from "
+              f"{'any origin' if origins == ['*'] else ', '.join(origins)} may open sessions "
+              "(restrict with --allow-origin HOST:PORT ...). Anyone who can reach the port can "
+              "train on this machine.", file=sys.stderr, flush=True)
     return pn.serve(apps(), address=address, port=port, num_procs=num_procs, show=show,
                     threaded=threaded, start=start, title="SpikingGamma Workbench",
                     index=os.path.join(ASSETS, "index.html"), websocket_origin=origins,

@@ -1,7 +1,8 @@
 """Browser benchmark: plot updates per second with a 100-neuron × 1000-step raster, and pause
 latency of the training thread. Prints figures; asserts nothing about wall-clock time.
 
-    python -m workbench.bench_ui
+    python -m workbench.bench_ui [--memory]
+    python -m workbench.bench_ui --sessions 1 10 30    # classroom load test (workbench/bench_load.py)
 """
 from __future__ import annotations
 
@@ -115,7 +116,35 @@ def session_memory_mb(minutes: float = 10.0, every_s: float = 30.0) -> list[tupl
     return samples
 
 
+def _load_main(argv: list[str]) -> None:
+    import argparse
+    import json
+
+    from .bench_load import classroom_load, summary
+
+    ap = argparse.ArgumentParser(prog="python -m workbench.bench_ui")
+    ap.add_argument("--sessions", type=int, nargs="+", required=True, help="N browser sessions")
+    ap.add_argument("--seconds", type=float, default=90.0, help="training window (s)")
+    ap.add_argument("--num-procs", type=int, default=1)
+    ap.add_argument("--max-training", type=int, default=2)
+    ap.add_argument("--turn-seconds", type=float, default=20.0)
+    ap.add_argument("--json", default=None, help="also write the full results here")
+    args = ap.parse_args(argv)
+    results = []
+    for n in args.sessions:
+        res = classroom_load(n, args.seconds, args.num_procs, args.max_training, args.turn_seconds)
+        results.append(res)
+        print(json.dumps(summary(res)), flush=True)
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump(results, fh, default=float)
+
+
 if __name__ == "__main__":
+    import sys
+    if "--sessions" in sys.argv:
+        _load_main(sys.argv[1:])
+        sys.exit(0)
     lat = pause_latency()
     print(f"pause latency (dt = 0.1 ms): median {1000 * np.median(lat):.0f} ms, max {1000 * max(lat):.0f} ms")
     sent, shown = plot_updates_per_second()

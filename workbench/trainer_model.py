@@ -6,6 +6,8 @@ every 100 ms) to copy status into params and get the newest snapshot. Settings a
 set (a bad value sets ``error`` to the engine's message and is rolled back); they take effect
 between epochs. Pause and reset interrupt a running epoch through a step hook, so they act
 within a few time steps, not at the end of a long epoch (the interrupted epoch is discarded).
+On a shared server a run trains only while it holds one of the server's training slots
+(:mod:`workbench.classroom`): it queues for one, and pauses itself after a long idle time.
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ import param
 from engine.config import NetworkConfig
 from engine.errors import DivergenceError
 from engine.tasks import TASKS
+
+from . import classroom
 
 DT_RANGE_MS = (0.05, 5.0)
 #: settings that need a new network (the rest apply to the running one)
@@ -83,9 +87,15 @@ class TrainerModel(param.Parameterized):
     error = param.String("", doc="last invalid setting or divergence message; '' when fine")
     status = param.String("paused", doc="one line of status")
 
-    def __init__(self, **params):
+    def __init__(self, slots: classroom.Slots | None = None, limits: classroom.Limits | None = None,
+                 **params):
         self._ready = False
         self._applying_url = False
+        self._slots = slots or classroom.SLOTS
+        self._limits = limits or classroom.LIMITS
+        self._last_action = time.monotonic()
+        self._queued: tuple[int, int] | None = None
+        self._idled = False
         super().__init__(**params)
         self.param.preset.objects = presets()
         self._lock = threading.Lock()
@@ -133,12 +143,16 @@ class TrainerModel(param.Parameterized):
         return {key: getattr(self, name) for name, key in URL_KEYS.items()}
 
     def apply_url_state(self, query: dict) -> None:
-        """Set settings from URL query values (unknown keys ignored; strings converted)."""
+        """Set settings from URL query values (unknown keys ignored; strings converted). A value
+        that is not valid keeps the setting as it was and puts the reason in ``error``."""
         by_key = {key: name for name, key in URL_KEYS.items()}
+        bad = []
         if "preset" in query:  # the preset's own defaults first, then the link's settings over them
-            self._apply_query({"preset": query["preset"]}, by_key)
+            bad += self._apply_query({"preset": query["preset"]}, by_key)
         with self.applying_url():
-            self._apply_query({k: v for k, v in query.items() if k != "preset"}, by_key)
+            bad += self._apply_query({k: v for k, v in query.items() if k != "preset"}, by_key)
+        if bad:
+            self.error = "Invalid link: " + "; ".join(bad) + ". Kept the previous values."
 
     @contextlib.contextmanager
     def applying_url(self):
@@ -149,21 +163,31 @@ class TrainerModel(param.Parameterized):
         finally:
             self._applying_url = False
 
-    def _apply_query(self, query: dict, by_key: dict) -> None:
+    def _apply_query(self, query: dict, by_key: dict) -> list[str]:
+        """Set what is valid; returns one message per rejected value."""
+        bad = []
         for key, raw in query.items():
             name = by_key.get(key)
             if name is None:
                 continue
             p = self.param[name]
-            if isinstance(p, param.Boolean):
-                value = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
-            elif isinstance(p, param.Integer):
-                value = int(raw)
-            elif isinstance(p, param.Number):
-                value = float(raw)
-            else:
-                value = raw
-            setattr(self, name, value)
+            try:
+                if isinstance(p, param.Boolean):
+                    value = raw if isinstance(raw, bool) else str(raw).lower() in ("1", "true", "yes")
+                elif isinstance(p, param.Integer):
+                    value = int(raw)
+                elif isinstance(p, param.Number):
+                    value = float(raw)
+                else:
+                    value = raw
+                self.error = ""
+                setattr(self, name, value)
+            except (ValueError, TypeError, OverflowError):
+                bad.append(f"{key} = {str(raw)[:40]!r} is not a valid {name}")
+                continue
+            if self.error.startswith("Invalid setting"):  # _validate rolled it back
+                bad.append(f"{key}: {self.error[len('Invalid setting: '):].split('. Kept')[0]}")
+        return bad
 
     def preset_defaults(self) -> dict:
         """The preset task's own settings (τ, K, ϑ, bucket weights, learning rate)."""
@@ -184,6 +208,7 @@ class TrainerModel(param.Parameterized):
     def _validate(self, *events):
         if not self._ready:
             return
+        self.touch()
         if isinstance(self.dt_ms, float) and self.dt_ms != round(self.dt_ms, 6):
             self._ready = False  # slider steps leave float noise (0.5000000000000001)
             try:
@@ -219,6 +244,11 @@ class TrainerModel(param.Parameterized):
             raise ValueError(f"speed must be > 0 epochs per second (got {self.speed!r})")
         if not (isinstance(self.lr, (int, float)) and 0 < self.lr < 1):
             raise ValueError(f"lr must be a number between 0 and 1 (got {self.lr!r})")
+        if not 0 <= self.seed < 2**32:
+            raise ValueError(f"seed must be an integer from 0 to 2**32 - 1 (got {self.seed!r})")
+        if not 1 <= self.n_hidden <= self._limits.max_hidden:
+            raise ValueError(f"n_hidden must be between 1 and {self._limits.max_hidden} neurons "
+                             f"on this server (got {self.n_hidden!r})")
         NetworkConfig(**{**self.task().network_config(self.dt_ms).to_dict(),
                          **self.config_overrides()})
 
@@ -228,21 +258,29 @@ class TrainerModel(param.Parameterized):
             self._wake.set()
 
     # ------------------------------------------------------------------ transport
+    def touch(self) -> None:
+        """A user action: the session is not idle."""
+        self._last_action = time.monotonic()
+
     def play(self) -> None:
+        self.touch()
         self.running = True
-        self.error = "" if self._diverged else self.error
-        self._diverged = False
+        self.error = "" if (self._diverged or self._idled) else self.error
+        self._diverged = self._idled = False
         self._interrupt.clear()
         self._ensure_thread()
         self._wake.set()
 
     def pause(self) -> None:
+        self.touch()
         self.running = False
         self._interrupt.set()
         self._wake.set()
+        self._show_status()  # at once, with the click's reply; the thread stops within a step
 
     def step(self) -> None:
         """Train exactly one epoch (in the thread; synchronously when no thread is started)."""
+        self.touch()
         if self._thread is None:
             self.train_epochs(1)
             return
@@ -252,6 +290,7 @@ class TrainerModel(param.Parameterized):
 
     def reset(self) -> None:
         """A fresh network with the current settings; history cleared; stays paused."""
+        self.touch()
         self.running = False
         with self._lock:
             self._restart = True
@@ -269,6 +308,13 @@ class TrainerModel(param.Parameterized):
         if self._thread is not None:
             self._thread.join(timeout=5)
             self._thread = None
+        self._slots.release(self)
+
+    def close(self) -> None:
+        """Session closed: stop training and drop the network and plots' data (memory)."""
+        self.stop()
+        with self._lock:
+            self.ex, self._recorder, self._snapshot = None, None, None
 
     # ------------------------------------------------------------------ training
     def train_epochs(self, n: int) -> list[dict]:
@@ -289,27 +335,45 @@ class TrainerModel(param.Parameterized):
             _TRAINING.add(self)
 
     def _loop(self) -> None:
+        try:
+            self._train_while_asked()
+        finally:
+            self._slots.release(self)
+
+    def _train_while_asked(self) -> None:
         next_time = 0.0
         while not self._stop.is_set():
             with self._lock:
                 single = self._pending_steps > 0
-                if single:
-                    self._pending_steps -= 1
             if self._restart:
                 self._apply_pending()
                 self._publish(empty=True)
             self._interrupt.clear()
-            if not ((self.running and not self._diverged) or single):
+            if self.running and time.monotonic() - self._last_action > 60 * self._limits.idle_minutes:
+                self._idled = True  # pull() pauses the session and says why
+            if not ((self.running and not self._diverged and not self._idled) or single):
+                self._slots.release(self)
+                self._queued = None
                 self._wake.wait(0.1)
                 self._wake.clear()
                 continue
+            if not self._slots.try_acquire(self):
+                self._queued = self._slots.position(self)
+                self._wake.wait(0.1)
+                self._wake.clear()
+                continue
+            self._queued = None
             wait = next_time - time.perf_counter()
             if wait > 0 and not single:
                 self._wake.wait(wait)
                 self._wake.clear()
                 continue
+            if single:
+                with self._lock:
+                    self._pending_steps -= 1
             next_time = time.perf_counter() + 1.0 / self._good["speed"]
             self._advance()
+            self._slots.turn_over(self, self._limits.turn_s)
 
     def _apply_pending(self) -> None:
         """Between epochs: build a new experiment, or apply live changes to the running one."""
@@ -384,18 +448,28 @@ class TrainerModel(param.Parameterized):
             self.error = thread_error
         if self._diverged and self.running:
             self.running = False
-        ex = self.ex
-        self.epoch = ex.epoch_index if ex is not None else 0
-        last = ex.history[-1] if ex is not None and ex.history else None
-        state = "training" if self.running else "paused"
-        self.status = (f"{state} · epoch {self.epoch}" + (
-            f" · loss {last['loss']:.4g} · {ex.task.score_name} {last[ex.task.score_name]:.3g}"
-            f" · {last['spikes_per_neuron_per_s']:.0f} spikes/neuron/s · dt {last['dt_ms']:g} ms"
-            if last else ""))
+        if self._idled and self.running:
+            self.running = False
+            self.error = (f"Paused after {self._limits.idle_minutes:g} minutes without input, to "
+                          "free the server for others. Press Play to continue.")
+        self._show_status()
         if version == self._pulled_version:
             return None
         self._pulled_version = version
         return snap if snap is not None else {}
+
+    def _show_status(self) -> None:
+        ex = self.ex
+        self.epoch = ex.epoch_index if ex is not None else 0
+        last = ex.history[-1] if ex is not None and ex.history else None
+        queued = self._queued if self.running else None
+        state = ("training" if not queued else
+                 f"queued · your run starts when a slot frees (place {queued[0]} of {queued[1]})")
+        state = state if self.running else "paused"
+        self.status = (f"{state} · epoch {self.epoch}" + (
+            f" · loss {last['loss']:.4g} · {ex.task.score_name} {last[ex.task.score_name]:.3g}"
+            f" · {last['spikes_per_neuron_per_s']:.0f} spikes/neuron/s · dt {last['dt_ms']:g} ms"
+            if last else ""))
 
     @property
     def recorder(self):

@@ -7,7 +7,8 @@ from .. import plots
 from ..trainer_model import URL_KEYS, TrainerModel
 from .common import download, help_text, live_plot, template
 
-POLL_MS = 150
+POLL_MS = 50
+PLOTS_PER_TICK = 2  # of 10: a new snapshot is drawn within 5 ticks
 
 HELP = {
     "preset": "Task: `pattern` learns 3 precise output spikes; `coincidence` learns delays "
@@ -123,16 +124,22 @@ def create_page(model: TrainerModel | None = None):
                                    model.param.epoch, *[model.param[n] for n in URL_KEYS]),
                            css_classes=["wb-command"])
 
+    pending = {"snap": None, "next": 0}
+    order = list(pipes.values())
+
     def poll():
+        # a few plots per tick, round robin: the server answers clicks between them
         snap = model.pull()
-        if snap is None:
-            return
-        for pipe in pipes.values():
-            pipe.send(snap)
+        if snap is not None:
+            pending["snap"], pending["left"] = snap, len(order)
+        for _ in range(min(PLOTS_PER_TICK, pending.get("left", 0))):
+            order[pending["next"]].send(pending["snap"])
+            pending["next"] = (pending["next"] + 1) % len(order)
+            pending["left"] -= 1
 
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.add_periodic_callback(poll, period=POLL_MS)
-        pn.state.on_session_destroyed(lambda ctx: model.stop())
+        pn.state.on_session_destroyed(lambda ctx: model.close())
     sidebar = [transport(model), *settings_widgets(model), pn.pane.Markdown("### Export"),
                *downloads(model)]
     grid = pn.GridBox(*[panes[n] for n in ["input", "hidden", "output_spikes", "signal",
