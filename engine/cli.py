@@ -9,7 +9,7 @@ import time
 
 def _train(args: argparse.Namespace) -> int:
     from .errors import DivergenceError
-    from .experiment import Experiment
+    from .experiment import Experiment, test_at_dt
     from .learning import MODES
     from .memory import PeakMemory
     from .tasks import make_task
@@ -34,6 +34,17 @@ def _train(args: argparse.Namespace) -> int:
         overrides["threshold"] = args.threshold[0] if len(args.threshold) == 1 else tuple(args.threshold)
     if args.adaptive_threshold:
         overrides["adaptive_threshold"] = True
+    if args.discretisation is not None:
+        overrides["discretisation"] = args.discretisation
+    if args.max_spikes_per_step is not None:
+        overrides["max_spikes_per_step"] = args.max_spikes_per_step
+    for dt in args.test_dt_ms or ():
+        try:
+            ok = 0 < float(dt) < float("inf")
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError(f"--test-dt-ms values must be numbers > 0 in ms (got {dt!r})")
     overrides["device"] = args.device
     start = time.perf_counter()
     hidden = {"n_hidden": args.n_hidden} if args.n_hidden else {}
@@ -43,7 +54,7 @@ def _train(args: argparse.Namespace) -> int:
         from .bench.live_task import DataTask
         task = DataTask(args.task, seed=args.seed, data_dir=args.data_dir, **hidden)
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
-                    **overrides)
+                    train_dt_ms=args.train_dt_ms, **overrides)
     bar = None
     if not args.json:
         from tqdm import tqdm
@@ -58,6 +69,7 @@ def _train(args: argparse.Namespace) -> int:
                                     **{ex.task.score_name: f"{row[ex.task.score_name]:.3g}"})
                     bar.update()
             metrics = ex.evaluate()
+            tested = test_at_dt(ex.task, ex.net, args.test_dt_ms) if args.test_dt_ms else None
     except DivergenceError as err:
         print(f"error: {err}", file=sys.stderr)
         return 3
@@ -73,6 +85,8 @@ def _train(args: argparse.Namespace) -> int:
            **metrics, "peak_memory_mb": round(mem.total_peak_mb, 1),
            "training_memory_mb": round(mem.peak_mb, 1),
            "wall_s": round(time.perf_counter() - start, 2)}
+    if tested is not None:
+        out["test_at_dt"] = tested
     if args.save:
         ex.net.save(args.save)
         out["saved"] = args.save
@@ -104,6 +118,14 @@ def build_parser() -> argparse.ArgumentParser:
                     help="sigma-delta threshold ϑ: one value or one per layer (signal units)")
     tr.add_argument("--bucket-weights", choices=["neuron", "synapse"], default=None)
     tr.add_argument("--adaptive-threshold", action="store_true")
+    tr.add_argument("--train-dt-ms", type=float, nargs="+", default=None, metavar="DT",
+                    help="draw each epoch's dt from these (ms); default: every epoch at --dt-ms")
+    tr.add_argument("--test-dt-ms", nargs="+", default=None, metavar="DT",
+                    help="after training, evaluate the same network at each of these dt (ms)")
+    tr.add_argument("--discretisation", choices=["exact", "paper"], default=None,
+                    help="bucket step: exact in ms (default) or the paper's recursion")
+    tr.add_argument("--max-spikes-per-step", type=int, default=None,
+                    help="cap on spikes per step (1: the paper's encoder; default: no cap)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--threads", type=int, default=None,
                     help="torch CPU threads (1 is fastest for small networks on a busy machine)")

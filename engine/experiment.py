@@ -5,7 +5,9 @@ learning rate between epochs and training continues at the new setting.
 """
 from __future__ import annotations
 
+import random
 import time
+from typing import Iterable
 
 import torch
 
@@ -21,10 +23,22 @@ class Experiment:
         task: a task object or name (``"pattern"``, ``"coincidence"``).
         dt_ms, mode, lr, seed: the run's settings (``lr=None``: the task's own); ``config_overrides`` go to the task's
             ``network_config``; ``update_every`` as in :class:`engine.Trainer`.
+        train_dt_ms: ``None`` (every epoch at ``dt_ms``), or several dt (ms) of which each
+            epoch draws one (seeded): a network that has met several resolutions does not learn
+            to rely on one grid's quantisation (output spikes just above threshold at 1 ms can
+            move or vanish at 0.1 ms). The network returns to ``dt_ms`` after each epoch.
     """
 
     def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float | None = None,
-                 seed: int = 0, update_every: int | None = None, **config_overrides):
+                 seed: int = 0, update_every: int | None = None, train_dt_ms=None,
+                 **config_overrides):
+        if train_dt_ms is not None:
+            train_dt_ms = tuple(float(d) for d in train_dt_ms)
+            if not train_dt_ms or not all(0 < d < float("inf") for d in train_dt_ms):
+                raise ValueError(f"train_dt_ms must be None or a non-empty list of dt > 0 in ms "
+                                 f"(got {train_dt_ms!r})")
+        self.train_dt_ms = train_dt_ms
+        self._dt_draws = random.Random(seed)
         self.task = make_task(task, seed=seed) if isinstance(task, str) else task
         torch.manual_seed(seed)
         self.net = Network(self.task.network_config(dt_ms, **config_overrides), seed=seed)
@@ -46,13 +60,19 @@ class Experiment:
     def run_epoch(self) -> dict:
         """One training sequence (one batch); returns its loss and the task's metric."""
         start = time.perf_counter()
-        inputs, targets = self.task.batch(self.net, self.epoch_index)
-        result = self.trainer.train_sequence(inputs, targets, keep="all")
+        home_dt = self.net.dt_ms
+        if self.train_dt_ms is not None:
+            self.net.set_dt(self._dt_draws.choice(self.train_dt_ms))
+        try:
+            inputs, targets = self.task.batch(self.net, self.epoch_index)
+            result = self.trainer.train_sequence(inputs, targets, keep="all")
+        finally:
+            self.net.set_dt(home_dt)
         if self.task.loss == "ce":
             metrics = self.task.metrics(result, targets)
         else:
             metrics = self.task.metrics(result)
-        row = {"epoch": self.epoch_index, "dt_ms": self.net.dt_ms, "loss": result.loss,
+        row = {"epoch": self.epoch_index, "dt_ms": result.dt_ms, "loss": result.loss,
                **metrics, "spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(
                    batch_size=inputs.shape[1]),
                "wall_s": time.perf_counter() - start}
@@ -63,3 +83,16 @@ class Experiment:
 
     def evaluate(self) -> dict:
         return self.task.evaluate(self.net)
+
+
+def test_at_dt(task, net: Network, dts_ms: Iterable) -> dict[str, dict]:
+    """The trained ``net`` evaluated at each dt in ``dts_ms`` (the same inputs in ms, re-binned):
+    ``{str(dt): task.evaluate(copy at dt)}``, each with ``spikes_per_neuron_per_s``. Keys are the
+    values as given (strings stay as they are, e.g. from the command line); ``net`` is unchanged."""
+    out = {}
+    for dt in dts_ms:
+        value = float(dt)
+        if not value > 0 or value != value or value == float("inf"):
+            raise ValueError(f"test dt_ms must be a finite number > 0 (got {dt!r})")
+        out[dt if isinstance(dt, str) else f"{value:g}"] = task.evaluate(net.copy_at_dt(value))
+    return out

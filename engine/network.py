@@ -135,6 +135,19 @@ class Network(nn.Module):
         """Simulate at a new time step from now on; all parameters are in ms and stay valid."""
         self.reconfigure(dt_ms=dt_ms)
 
+    def copy_at_dt(self, dt_ms: float) -> "Network":
+        """An independent copy of this network (same parameters, no taps) that simulates at
+        ``dt_ms``: the trained network, run at another resolution."""
+        import copy
+        hooks, grad_hooks = self._step_hooks, self._grad_hooks
+        self._step_hooks, self._grad_hooks = OrderedDict(), OrderedDict()
+        try:
+            twin = copy.deepcopy(self)
+        finally:
+            self._step_hooks, self._grad_hooks = hooks, grad_hooks
+        twin.set_dt(dt_ms)
+        return twin
+
     @property
     def device(self) -> torch.device:
         return self.layers[0].weight.device

@@ -144,6 +144,44 @@ def test_cli_train_json():
     assert row["task"] == "coincidence" and 0.0 <= row["accuracy"] <= 1.0
 
 
+def test_cli_test_dt_ms_evaluates_the_trained_network_at_each_dt():
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "pattern",
+                          "--epochs", "2", "--mode", "spatial", "--json", "--test-dt-ms", "2", "1",
+                          "0.50", "--train-dt-ms", "1", "0.5"],
+                         capture_output=True, text=True, timeout=300, check=True)
+    row = json.loads(out.stdout)
+    assert list(row["test_at_dt"]) == ["2", "1", "0.50"]  # the values as given
+    for metrics in row["test_at_dt"].values():
+        for key in ("match_score", "matched_fraction", "spurious_spikes", "output_spike_ms",
+                    "spikes_per_neuron_per_s", "hidden_spikes_per_neuron_per_s"):
+            assert key in metrics
+    assert row["test_at_dt"]["1"]["match_score"] == row["match_score"]  # same network, same dt
+    bad = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--epochs", "1",
+                          "--test-dt-ms", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--test-dt-ms" in bad.stderr
+
+
+def test_test_at_dt_leaves_the_network_as_it_was():
+    from engine.experiment import Experiment, test_at_dt
+    from engine.tasks import CoincidenceTask
+    ex = Experiment(CoincidenceTask(n_test=16), dt_ms=1.0, mode="spatial")
+    before = {k: v.clone() for k, v in ex.net.state_dict().items()}
+    out = test_at_dt(ex.task, ex.net, [0.5, "2"])
+    assert set(out) == {"0.5", "2"} and ex.net.dt_ms == 1.0
+    assert all(torch.equal(before[k], v) for k, v in ex.net.state_dict().items())
+    with pytest.raises(ValueError, match="dt_ms"):
+        test_at_dt(ex.task, ex.net, [-1.0])
+
+
+def test_experiment_draws_each_epoch_dt_and_returns_home():
+    from engine.experiment import Experiment
+    ex = Experiment("coincidence", dt_ms=1.0, mode="spatial", train_dt_ms=(0.5, 2.0), seed=3)
+    dts = {ex.run_epoch()["dt_ms"] for _ in range(8)}
+    assert dts == {0.5, 2.0} and ex.net.dt_ms == 1.0
+    with pytest.raises(ValueError, match="train_dt_ms"):
+        Experiment("coincidence", train_dt_ms=(0.0,))
+
+
 def test_cli_bad_value_is_a_clear_error():
     out = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--dt-ms", "-1",
                           "--epochs", "1"], capture_output=True, text=True, timeout=120)

@@ -1,68 +1,193 @@
-"""Resolution explorer state: one trained network simulated at several dt, beside a LIF baseline.
+"""Resolution explorer state: one trained network run at several dt, beside LIF baselines.
 
-No Panel. ``run()`` trains the SpikingGamma pattern network briefly (or uses ``network``, e.g. a
-model exported from the Trainer), copies it per dt (``copy.deepcopy`` + ``set_dt``), simulates it,
-and does the same with the LIF-BPTT baseline trained at 1 ms.
+No Panel. The networks are the pattern task's, trained at dt = 1 ms: SpikingGamma (``spatial``)
+and LIF with surrogate gradients (BPTT and OTTT). A stored run (``assets/resolution/``, written by
+``python -m workbench.resolution_model --store``) is loaded when it matches the settings and the
+engine's configuration; otherwise :meth:`ResolutionModel.train` trains, reporting ``progress``.
+:meth:`compare` runs every network at each of ``DTS_MS`` with :func:`engine.experiment.test_at_dt`
+(the function ``spikinggamma train --test-dt-ms`` and ``bench resolution`` use), and
+:meth:`probe` runs them at one test dt.
 """
 from __future__ import annotations
 
-import copy
+import os
+import threading
 
 import param
 
-DTS_MS = (2.0, 1.0, 0.5, 0.1)
+DTS_MS = (2.0, 1.0, 0.5, 0.25, 0.1)
+TEST_DT_BOUNDS = (0.05, 2.0)
+LIF_KINDS = {"lif-bptt": "bptt", "lif-ottt": "ottt"}
+STORE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets",
+                     "resolution")
+DEFAULT_EPOCHS = 150
+
+_CACHE: dict = {}  # (seed, epochs) -> trained networks, shared by the server's sessions
+_CACHE_LOCK = threading.Lock()
+
+
+def store_path(seed: int, epochs: int, kind: str) -> str:
+    return os.path.join(STORE, f"pattern_seed{seed}_epochs{epochs}_{kind}.pt")
 
 
 class ResolutionModel(param.Parameterized):
-    epochs = param.Integer(40, bounds=(1, 500), doc="training epochs at dt = 1 ms")
+    epochs = param.Integer(DEFAULT_EPOCHS, bounds=(1, 500), doc="training epochs at dt = 1 ms")
     seed = param.Integer(0, bounds=(0, 10**6), doc="network and task seed")
-    status = param.String("press Run to train at dt = 1 ms and compare resolutions")
-    results = param.Dict(default={}, doc="{'gamma': {dt: row}, 'lif': {dt: row}}")
+    test_dt_ms = param.Number(0.05, bounds=TEST_DT_BOUNDS, doc="the test dt of the probe (ms)")
+    status = param.String("")
+    progress = param.Integer(0, bounds=(0, 100), doc="training progress (%)")
+    results = param.Dict(default={}, doc="{'dts': {model: {dt key: metrics}}, ...}")
+    probe_results = param.Dict(default={}, doc="{model: metrics} at test_dt_ms")
 
     network = None  # an engine Network to use instead of training (e.g. uploaded)
 
-    def run(self) -> dict:
-        from engine.experiment import Experiment
-        from engine.simulate import simulate
+    def task(self):
         from engine.tasks import PatternTask
-        from engine.tasks.spiketrains import bin_times, match_spikes, spike_times_ms
+        return PatternTask(seed=self.seed)
 
-        from engine.baselines import LIFConfig, LIFNetwork, LIFTrainer, lif_output_spikes
+    # ------------------------------------------------------------------ networks
+    def networks(self) -> dict:
+        """{"sg-spatial": Network, "lif-bptt": LIFNetwork, "lif-ottt": LIFNetwork} trained at 1 ms:
+        this session's uploaded network, the server's cache, the stored run, or a new training."""
+        key = (self.seed, self.epochs)
+        with _CACHE_LOCK:
+            nets = _CACHE.get(key) or self._load_stored()
+            if nets is None:
+                nets = self.train()
+            _CACHE[key] = nets
+        if self.network is not None:
+            nets = {**nets, "sg-spatial": self.network}
+        return nets
 
-        task = PatternTask(seed=self.seed)
-        net = self.network
-        if net is None:
-            ex = Experiment(task, dt_ms=1.0, mode="spatial", seed=self.seed)
-            for _ in range(self.epochs):
-                ex.run_epoch()
-            net = ex.net
-        gamma, lif = {}, {}
-        # LIF with a spiking output, BPTT + surrogate gradient at 1 ms on the filtered spikes
-        lif_net = LIFNetwork(LIFConfig(sizes=(task.n_inputs, task.n_hidden, task.n_outputs),
-                                       dt_ms=1.0, readout="count", weight_gain=(8.0, 2.0)),
-                             seed=self.seed)
-        trainer = LIFTrainer(lif_net, mode="bptt", loss="mse", lr=1e-2, mse_kernel=(5.0, 1.0))
-        train_inputs = bin_times(task.input_times(), 1.0, task.duration_ms).unsqueeze(1)
-        for _ in range(self.epochs):
-            trainer.train_sequence(train_inputs, task.target_signal(1.0, 5.0, 1.0))
+    def _load_stored(self) -> dict | None:
+        import torch
+
+        from engine.baselines import LIFConfig, LIFNetwork
+        from engine.network import Network
+        paths = {kind: store_path(self.seed, self.epochs, kind) for kind in ("sg-spatial", *LIF_KINDS)}
+        if not all(os.path.exists(p) for p in paths.values()):
+            return None
+        sg = Network.load(paths["sg-spatial"])
+        if sg.cfg != self.task().network_config(1.0):  # stored with other engine defaults
+            return None
+        nets = {"sg-spatial": sg}
+        for kind in LIF_KINDS:
+            blob = torch.load(paths[kind], map_location="cpu", weights_only=True)
+            lif = LIFNetwork(LIFConfig(**blob["config"]))
+            lif.load_state_dict(blob["state_dict"])
+            nets[kind] = lif
+        self.status = "loaded the stored run (assets/resolution/)"
+        return nets
+
+    def train(self) -> dict:
+        """Train SpikingGamma and the two LIF baselines at 1 ms, updating ``progress``."""
+        from engine.bench.resolution import train_lif_pattern
+        from engine.experiment import Experiment
+
+        task, total = self.task(), 3 * self.epochs
+        self.progress = 0
+
+        def tick(done):
+            self.progress = min(100, int(100 * done / total))
+
+        ex = Experiment(task, dt_ms=1.0, mode="spatial", seed=self.seed)
+        self.status = f"training SpikingGamma at dt = 1 ms ({self.epochs} epochs)…"
+        for i in range(self.epochs):
+            ex.run_epoch()
+            tick(i + 1)
+        nets = {"sg-spatial": ex.net}
+        for j, (kind, mode) in enumerate(LIF_KINDS.items()):
+            self.status = f"training {kind.upper()} at dt = 1 ms…"
+            nets[kind] = train_lif_pattern(task, 1.0, self.epochs, self.seed, mode=mode,
+                                           on_epoch=lambda i, j=j: tick((j + 1) * self.epochs + i + 1))
+        self.progress = 100
+        return nets
+
+    def store(self) -> str:
+        """Write the trained networks to ``assets/resolution/`` (what the page opens with)."""
+        import dataclasses
+
+        import torch
+        nets = self.networks()
+        os.makedirs(STORE, exist_ok=True)
+        nets["sg-spatial"].save(store_path(self.seed, self.epochs, "sg-spatial"))
+        for kind in LIF_KINDS:
+            torch.save({"config": dataclasses.asdict(nets[kind].cfg),
+                        "state_dict": nets[kind].state_dict()},
+                       store_path(self.seed, self.epochs, kind))
+        return STORE
+
+    # ------------------------------------------------------------------ runs
+    def _run_at(self, nets: dict, dts) -> dict:
+        import copy
+
+        from engine.bench.resolution import lif_pattern_metrics
+        from engine.experiment import test_at_dt
+        task = self.task()
+        out = {"sg-spatial": test_at_dt(task, nets["sg-spatial"], [f"{dt:g}" for dt in dts])}
+        for kind in LIF_KINDS:
+            lif = copy.deepcopy(nets[kind])
+            out[kind] = {f"{dt:g}": lif_pattern_metrics(lif, task, dt) for dt in dts}
+        return out
+
+    def compare(self) -> dict:
+        """Every network at each of ``DTS_MS``; also the bucket kernels in ms at each dt."""
+        from engine.buckets import gamma_kernels
+        nets = self.networks()
+        runs = self._run_at(nets, DTS_MS)
+        layer = nets["sg-spatial"].layers[0]
+        tau = layer.tau_ms.detach().double()
+        horizon = 4 * float(tau.sum())
+        kernels = {}
         for dt in DTS_MS:
-            copy_net = copy.deepcopy(net)
-            copy_net._step_hooks.clear()
-            copy_net.set_dt(dt)
-            res = simulate(copy_net, task.batch(copy_net)[0])
-            gamma[dt] = {"spike_ms": spike_times_ms(res.spikes[-1][:, 0], dt)[0].numpy(),
-                         **task.metrics(res), "rate_hz": res.spikes_per_neuron_per_s()}
-            inputs = bin_times(task.input_times(), dt, task.duration_ms).unsqueeze(1)
-            lif_net.set_dt(dt)
-            spikes, out = lif_output_spikes(lif_net, inputs)
-            times = spike_times_ms(spikes[:, 0], dt)[0]
-            matched = match_spikes(times, task.target_times()[0], task.tolerance_ms)
-            n_neurons = sum(c.numel() for c in out.spike_counts)
-            lif[dt] = {"spike_ms": times.numpy(), "matched_fraction": matched / task.n_targets,
-                       "output_spikes": int(spikes.sum()),
-                       "rate_hz": float(sum(c.sum() for c in out.spike_counts)) / n_neurons
-                       / (task.duration_ms / 1000)}
-        self.results = {"gamma": gamma, "lif": lif,
-                        "target_ms": task.target_times()[0].numpy()}
-        self.status = f"done: trained {self.epochs} epochs at 1 ms, simulated at {DTS_MS} ms"
+            h = gamma_kernels(dt, tau, horizon, discretisation=nets["sg-spatial"].cfg.discretisation)
+            kernels[f"{dt:g}"] = {"time_ms": ((h.new_tensor(range(h.shape[0])) + 0.5) * dt).numpy(),
+                                  "values": h.numpy()}
+        task = self.task()
+        self.results = {"dts": runs, "kernels": kernels,
+                        "target_ms": [t.tolist() for t in task.target_times()],
+                        "tolerance_ms": task.tolerance_ms}
+        self.status = (f"trained {self.epochs} epochs at dt = 1 ms (seed {self.seed}); "
+                       f"run at {', '.join(f'{d:g}' for d in DTS_MS)} ms")
         return self.results
+
+    def probe(self, dt_ms: float | None = None) -> dict:
+        """Every network at one test dt (``test_dt_ms``), e.g. from the slider."""
+        dt = float(self.test_dt_ms if dt_ms is None else dt_ms)
+        lo, hi = TEST_DT_BOUNDS
+        if not lo <= dt <= hi:
+            raise ValueError(f"test dt_ms must be in [{lo}, {hi}] ms (got {dt})")
+        runs = self._run_at(self.networks(), [dt])
+        self.probe_results = {kind: next(iter(r.values())) | {"dt_ms": dt} for kind, r in runs.items()}
+        return self.probe_results
+
+
+def table_rows(results: dict, probe: dict | None = None) -> list[dict]:
+    """One row per model and dt: score, matched, spurious, spikes/s (the page's table)."""
+    rows = []
+    for kind, per_dt in results.get("dts", {}).items():
+        for dt, m in per_dt.items():
+            rows.append({"model": kind, "dt (ms)": float(dt), "match score": round(m["match_score"], 3),
+                         "matched": f"{round(m['matched_fraction'] * m['target_spikes'])}/{m['target_spikes']}",
+                         "spurious": m["spurious_spikes"],
+                         "hidden spikes/s": round(m["hidden_spikes_per_neuron_per_s"], 1),
+                         "output spikes/s": round(m["output_spikes_per_neuron_per_s"], 1)})
+    return rows
+
+
+if __name__ == "__main__":
+    import argparse
+
+    import torch
+
+    parser = argparse.ArgumentParser(description="train and store the Resolution explorer's run")
+    parser.add_argument("--store", action="store_true", help="write assets/resolution/")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    model = ResolutionModel(seed=args.seed, epochs=args.epochs)
+    if args.store:
+        print(model.store())
+    for row in table_rows(model.compare()):
+        print(row)

@@ -57,7 +57,7 @@ def learned_kernels(layer, dt_ms: float) -> dict:
 def take(ex, grad_tap=None, history_limit: int = 500) -> dict:
     """Snapshot of ``ex`` (an :class:`engine.experiment.Experiment`) after its last epoch."""
     res, (inputs, targets) = ex.last_result, ex.last_batch
-    dt = ex.net.dt_ms
+    dt = res.dt_ms  # the epoch's dt (an Experiment may draw it per epoch)
     n_steps = inputs.shape[0]
     out_layer = len(ex.net.layers) - 1
     snap = {"dt_ms": dt, "epoch": ex.epoch_index, "duration_ms": n_steps * dt,

@@ -95,8 +95,11 @@ class PatternTask:
 
     # ------------------------------------------------------------------ metrics
     def metrics(self, result: SimResult) -> dict:
-        out = result.spikes[-1][:, 0]  # [T, n_out]
-        outs = spike_times_ms(out, result.dt_ms)
+        return self.spike_metrics(result.spikes[-1][:, 0], result.dt_ms)
+
+    def spike_metrics(self, out: torch.Tensor, dt_ms: float) -> dict:
+        """Output spike counts [T, n_out] at ``dt_ms`` against the targets (any spiking model)."""
+        outs = spike_times_ms(out, dt_ms)
         targets = self.target_times()
         matched = sum(match_spikes(o, t, self.tolerance_ms) for o, t in zip(outs, targets))
         n_target = sum(t.numel() for t in targets)
@@ -109,13 +112,16 @@ class PatternTask:
             "spurious_spikes": n_out - matched,
             "output_spikes": n_out,
             "target_spikes": n_target,
+            "output_spike_ms": [[round(t, 3) for t in o.tolist()] for o in outs],
         }
 
     def evaluate(self, net: Network) -> dict:
         from ..simulate import simulate
         inputs, _ = self.batch(net)
         result = simulate(net, inputs)
-        return {**self.metrics(result), "spikes_per_neuron_per_s": result.spikes_per_neuron_per_s()}
+        return {**self.metrics(result), "spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(),
+                "hidden_spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(0),
+                "output_spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(len(net.layers) - 1)}
 
     @property
     def score_name(self) -> str:
