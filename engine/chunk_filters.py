@@ -27,9 +27,10 @@ BLOCK_STEPS = 32
 _CACHE: dict = {}
 
 
-def _kernels(step: BucketStep, block: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(T, P): T [block·K, block] with T[j·K + k, i] = (A^{j−i} b)_k for i ≤ j, else 0;
-    P [block, K, K] = A^{j+1}. Cached on the map's values."""
+def _block_matrix(step: BucketStep, block: int) -> torch.Tensor:
+    """M [block + K, block·K] with [d(t0..t0+block−1), ŷ(t0−1)] @ M = the block's states:
+    M[i, j·K + k] = (A^{j−i} b)_k for i ≤ j (0 else) and M[block + l, j·K + k] = (A^{j+1})_kl.
+    Computed in float64, cached on the map's values."""
     a, b = step.transition.detach(), step.drive.detach()
     key = (a.dtype, a.device, block, tuple(a.flatten().tolist()), tuple(b.tolist()))
     hit = _CACHE.get(key)
@@ -41,52 +42,70 @@ def _kernels(step: BucketStep, block: int) -> tuple[torch.Tensor, torch.Tensor]:
     for _ in range(block):
         powers.append(powers[-1] @ a64)
     h = torch.stack([p @ b64 for p in powers[:block]])  # [block, K]: A^n b
-    lag = torch.arange(block).unsqueeze(1) - torch.arange(block).unsqueeze(0)  # [j, i]: j − i
-    toeplitz = h[lag.clamp(min=0)] * (lag >= 0).unsqueeze(-1)  # [j, i, K]
-    toeplitz = toeplitz.permute(0, 2, 1).reshape(block * k, block)  # [j·K + k, i]
-    out = (toeplitz.to(a.dtype), torch.stack(powers[1:]).to(a.dtype))  # [block·K, block], [block, K, K]
+    lag = torch.arange(block).unsqueeze(0) - torch.arange(block).unsqueeze(1)  # [i, j]: j − i
+    conv = h[lag.clamp(min=0)] * (lag >= 0).unsqueeze(-1)  # [i, j, K]
+    carry = torch.stack(powers[1:]).permute(2, 0, 1)  # [l, j, k] = (A^{j+1})_kl
+    out = torch.cat([conv.reshape(block, block * k), carry.reshape(k, block * k)]).to(a.dtype)
     if len(_CACHE) > 64:
         _CACHE.clear()
     _CACHE[key] = out
     return out
 
 
+def _block_rows(matrix: torch.Tensor, block: int, c: int, k: int) -> torch.Tensor:
+    """The block matrix of a shorter last block of c steps: [c + K, c·K]."""
+    if c == block:
+        return matrix
+    return torch.cat([matrix[:c], matrix[block:]])[:, :c * k]
+
+
 def filter_drive(drive: torch.Tensor, state: torch.Tensor, step: BucketStep,
                  block: int = BLOCK_STEPS) -> torch.Tensor:
-    """ŷ(t) = A ŷ(t−1) + b d(t) for every step of a chunk, from ``state`` = ŷ(−1).
+    """ŷ(t) = A ŷ(t−1) + b d(t) for every step of a chunk, from ``state`` = ŷ(−1); row 0 of
+    the result is ``state``, row t + 1 is ŷ(t) (so ``out[:-1]`` are the previous buckets).
 
-    Differentiable in ``drive`` and ``state`` (not in the map). Shape: drive [C, *X],
-    state [*X, K] → [C, *X, K].
+    Differentiable in ``drive`` and ``state`` (not in the map); without a gradient to track it
+    writes into one buffer. Shape: drive [C, *X], state [*X, K] → [C + 1, *X, K].
     """
-    toeplitz, powers = _kernels(step, block)
+    matrix = _block_matrix(step, block)
     n_steps, k = drive.shape[0], state.shape[-1]
     lead = state.shape[:-1]
     d = drive.reshape(n_steps, -1)  # [C, X]
     s = state.reshape(-1, k)  # [X, K]
-    blocks = []
+    n_x = s.shape[0]
+    track = torch.is_grad_enabled() and (drive.requires_grad or state.requires_grad)
+    if track:
+        rows = [s.unsqueeze(0)]
+    else:
+        out = torch.empty(n_steps + 1, n_x, k, dtype=s.dtype, device=s.device)  # [C + 1, X, K]
+        out[0] = s
     for t0 in range(0, n_steps, block):
         c = min(block, n_steps - t0)
-        conv = (toeplitz[:c * k, :c] @ d[t0:t0 + c]).reshape(c, k, -1).transpose(1, 2)  # [c, X, K]
-        blocks.append(torch.matmul(s, powers[:c].transpose(1, 2)) + conv)
-        s = blocks[-1][-1]
-    return torch.cat(blocks).reshape(n_steps, *lead, k)
+        z = torch.cat([d[t0:t0 + c].T, s], dim=1)  # [X, c + K]
+        states = (z @ _block_rows(matrix, block, c, k)).view(n_x, c, k).transpose(0, 1)  # [c, X, K]
+        if track:
+            rows.append(states)
+            s = states[-1]
+        else:
+            out[t0 + 1:t0 + 1 + c] = states
+            s = out[t0 + c]
+    if track:
+        out = torch.cat(rows)
+    return out.reshape(n_steps + 1, *lead, k)
 
 
 def filter_first(first: torch.Tensor, state: torch.Tensor, step: BucketStep,
                  block: int = BLOCK_STEPS) -> torch.Tensor:
     """Buckets whose bucket 0 is given at every step (``with_first`` over a chunk): the filter
-    driven by d(t) = (first(t) − A_00 first(t−1)) / b_0, first(−1) = state[..., 0].
+    driven by d(t) = (first(t) − A_00 first(t−1)) / b_0, first(−1) = state[..., 0]; bucket 0
+    is ``first`` itself. Rows as in :func:`filter_drive`.
 
-    Differentiable in ``first`` and ``state``. Shape: first [C, *X], state [*X, K] → [C, *X, K].
+    Differentiable in ``first`` and ``state``. Shape: first [C, *X], state [*X, K] → [C + 1, *X, K].
     """
     a00, b0 = step.transition[0, 0].detach(), step.drive[0].detach()
     before = torch.cat([state[..., 0].unsqueeze(0), first[:-1]])  # [C, *X]: first(t−1)
     out = filter_drive((first - a00 * before) / b0, state, step, block)
-    return torch.cat([first.unsqueeze(-1), out[..., 1:]], dim=-1)
-
-
-def previous(states: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
-    """ŷ(t−1) for every step of a chunk: ``state`` then all but the last of ``states``.
-
-    Shape: states [C, *X, K], state [*X, K] → [C, *X, K]."""
-    return torch.cat([state.detach().unsqueeze(0), states[:-1]])
+    if out.requires_grad:
+        return torch.cat([out[:1], torch.cat([first.unsqueeze(-1), out[1:, ..., 1:]], dim=-1)])
+    out[1:, ..., 0] = first
+    return out

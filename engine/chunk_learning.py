@@ -56,15 +56,19 @@ def learn_chunk(learner, t0: int, out, targets: torch.Tensor) -> None:
     layers = net.layers
     hidden = range(len(layers) - 1) if learner.mode == "traces" else range(0)
     has_loss = bool((weights > 0).any()) and loss.requires_grad
-    traced = [l for l in hidden if out.layers[l + 1].buckets.requires_grad] if has_loss else []
+    traced = [l for l in hidden if out.layers[l + 1].x.requires_grad] if has_loss else []
     step_grads, g_buckets = {}, {}
     if has_loss:
         names = list(learner.params)
         grads = torch.autograd.grad(
-            loss.sum(), [learner.params[n] for n in names] + [out.layers[l + 1].buckets for l in traced],
+            loss.sum(), [learner.params[n] for n in names] + [out.layers[l + 1].x for l in traced],
             allow_unused=True)
         step_grads = {n: g for n, g in zip(names, grads[:len(names)]) if g is not None}
-        g_buckets = dict(zip(traced, grads[len(names):]))
+        for l, g_x in zip(traced, grads[len(names):]):  # ∂L(t)/∂ŷ_{l+1}(t) = ∂L(t)/∂x_{l+1} · W_eff
+            if g_x is not None:
+                w_eff = out.layers[l + 1].w_eff.detach()  # [N_out, N_l, K']
+                g_buckets[l] = (g_x.flatten(0, 1) @ w_eff.flatten(1)).view(
+                    *g_x.shape[:2], *w_eff.shape[1:])
     for l in hidden:
         before = learner.traces.get(l)
         g = g_buckets.get(l)
@@ -101,7 +105,7 @@ def _adjoint(g: torch.Tensor, step) -> tuple[torch.Tensor, torch.Tensor]:
     with torch.enable_grad():
         jac = torch.zeros(g.shape[:-1], dtype=g.dtype, device=g.device, requires_grad=True)
         e0 = torch.zeros(g.shape[1:], dtype=g.dtype, device=g.device, requires_grad=True)
-        e = filter_first(jac, e0, step)  # [C, B, N, K']
+        e = filter_first(jac, e0, step)[1:]  # [C, B, N, K']
         past = e[..., 1:] - e[..., :1] * step.carry
         h, r = torch.autograd.grad((g[..., 1:] * past).sum(), [jac, e0])
     return h, r

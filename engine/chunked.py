@@ -22,7 +22,7 @@ import torch
 
 from .buckets import gamma_step, with_first
 from .chunk_encoder import encode_chunk
-from .chunk_filters import filter_drive, filter_first, previous
+from .chunk_filters import filter_drive, filter_first
 from .network import (LayerState, LayerStep, Network, NetworkState, StepOutput, hold_gain,
                       straight_through)
 from .neuron import effective_weight, neuron_signal
@@ -75,27 +75,35 @@ def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
     if cfg.adaptive_threshold:
         adapt = dict(alpha_theta=alpha_from_tau(dt, cfg.adaptation_ms), gain=cfg.adaptation_gain,
                      theta_gain0=hold_gain(dt, cfg.adaptation_ms, cfg.discretisation))
-    start = state.layers[0].buckets
+    # with a learnable τ each step's graph goes through the maps (the reference one-step maps,
+    # batched over time); else the filter's values are the buckets, and only the
+    # straight-through path from y_{l−1} enters the graph (``delta``, value 0: x gets
+    # Σ_k W_eff^k c_k · delta, c = (1, b_k/b_0) the with_first gains of bucket 0)
+    exact_graph = any(m.transition.requires_grad or m.drive.requires_grad for m in maps)
+    start, delta = state.layers[0].buckets, None
     if state.input_encoder is not None:
         s_in, _, est_in, input_encoder = encode_chunk(
             inputs, state.input_encoder, maps[0].alpha0, cfg.input_threshold,
             gain0=maps[0].gain0, max_spikes=cfg.max_spikes_per_step)
         est_in = est_in.to(inputs.device)
-        prev = previous(filter_first(est_in, start, maps[0]), start)  # [C, B, N_in, K]
-        buckets = with_first(est_in, prev, maps[0])
+        rows = filter_first(est_in, start, maps[0])  # [C + 1, B, N_in, K]
+        buckets = with_first(est_in, rows[:-1], maps[0]) if exact_graph else rows[1:]
     else:
         s_in, input_encoder = inputs, None
         drive = cfg.input_height * inputs  # [C, B, N_in]
-        prev = previous(filter_drive(drive, start, maps[0]), start)
-        buckets = gamma_step(drive, prev, maps[0])  # [C, B, N_in, K]
+        rows = filter_drive(drive, start, maps[0])
+        buckets = gamma_step(drive, rows[:-1], maps[0]) if exact_graph else rows[1:]
     steps, new_layers, views = [], [], []
     n_layers = len(net.layers)
     n_steps, batch = inputs.shape[:2]
     for l, layer in enumerate(net.layers):
         last = l == n_layers - 1
         w_eff = effective_weight(layer.weight, layer.bucket_weight)
-        x = neuron_signal(buckets.flatten(0, 1), w_eff, layer.bias).unflatten(0, (n_steps, batch))
-        x, x_views = _split_steps(x, per_step_views)
+        x = neuron_signal(buckets.flatten(0, 1), w_eff, layer.bias)  # [C·B, N_out]
+        if delta is not None:
+            gains = torch.cat([maps[l].drive.new_ones(1), maps[l].carry.detach()])  # [K]
+            x = x + delta.flatten(0, 1) @ (w_eff * gains).sum(-1).T
+        x, x_views = _split_steps(x.unflatten(0, (n_steps, batch)), per_step_views)
         enc_prev = state.layers[l].encoder
         if last and cfg.readout == "linear":
             y, y_views = x, x_views
@@ -116,9 +124,12 @@ def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
         if not last:
             start = state.layers[l + 1].buckets
             values = y.detach() if cfg.coding == "rate" else estimate
-            prev = previous(filter_first(values, start, maps[l + 1]), start)
+            rows = filter_first(values, start, maps[l + 1])  # [C + 1, B, N_l, K_{l+1}]
             first = y if cfg.coding == "rate" else straight_through(estimate, y)
-            buckets = with_first(first, prev, maps[l + 1])  # [C, B, N_l, K_{l+1}]
+            if exact_graph:
+                buckets, delta = with_first(first, rows[:-1], maps[l + 1]), None
+            else:
+                buckets, delta = rows[1:], first - values
     out = ChunkOutput(tuple(steps), s_in, tuple(views) if per_step_views else None)
     return out, NetworkState(tuple(new_layers), input_encoder)
 
