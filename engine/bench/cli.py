@@ -16,10 +16,14 @@ def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
     size = {"size": "quick" if args.quick else "full"}
     if name == "memory":
         rows, summary = memory.run(quick=args.quick, log=log)
-        tables = [("memory", rows), ("memory_summary", summary)]
+        tables = [("memory", rows), ("memory_summary", summary),
+                  ("memory_time", memory.time_ratios(quick=args.quick, log=log))]
     elif name == "resolution":
-        rows = resolution.run(quick=args.quick, data_dir=args.data_dir, log=log)
-        tables = [("resolution", rows), ("resolution_summary", resolution.summarize(rows))]
+        rows = resolution.run(quick=args.quick, data_dir=args.data_dir, log=log, tasks=args.tasks,
+                              models=args.models, seeds=tuple(range(args.seeds)))
+        suffix = "".join("_" + "_".join(v) for v in (args.tasks, args.models) if v)
+        tables = [(f"resolution{suffix}", rows),
+                  (f"resolution_summary{suffix}", resolution.summarize(rows))]
     else:
         table = "accuracy" if args.epochs is None else f"accuracy_{args.epochs}_epochs"
         tables = [(table, accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log,
@@ -76,8 +80,10 @@ def register(subparsers) -> None:
                    help="'report' only rebuilds --markdown from the CSV/JSON in --out")
     b.add_argument("--quick", action="store_true", help="CI size (a few minutes in all)")
     b.add_argument("--json", action="store_true", help="print the tables as one JSON object")
-    b.add_argument("--tasks", nargs="+", default=None, help="accuracy: only these data sets")
-    b.add_argument("--models", nargs="+", default=None, help="accuracy: only these models")
+    b.add_argument("--tasks", nargs="+", default=None,
+                   help="accuracy, resolution: only these tasks (their own table)")
+    b.add_argument("--models", nargs="+", default=None, help="accuracy, resolution: only these models")
+    b.add_argument("--seeds", type=int, default=1, help="resolution: seeds 0..N-1")
     b.add_argument("--epochs", type=int, default=None, help="accuracy: epochs instead of the size's")
     b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
     b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")

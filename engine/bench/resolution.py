@@ -1,29 +1,35 @@
-"""Benchmark ``resolution``: accuracy and spikes/s vs dt, trained at each dt and trained at 1 ms
-then tested at the others; SpikingGamma against LIF-BPTT and LIF-OTTT.
+"""Benchmark ``resolution``: accuracy and spikes/s vs dt; SpikingGamma against LIF-BPTT and
+LIF-OTTT, under two protocols: ``trained_at_dt`` (a network trained at each dt) and
+``trained_at_<home>ms`` (one network trained at the task's home dt, 1 ms or 4 ms for qtdb, then
+run unchanged at every test dt with :func:`engine.experiment.test_at_dt`).
 
 Classification tasks go through :class:`engine.bench.models.BenchModel`; ``pattern`` (spike
-timing) trains SpikingGamma with :class:`engine.experiment.Experiment` and LIF-BPTT with the
-squared error of its exponentially filtered output spikes; its score is the fraction of target
-spikes matched within ±2 ms (in %).
+timing, the task's defaults) trains SpikingGamma with :class:`engine.experiment.Experiment` and
+the LIF networks with the squared error of their exponentially filtered output spikes; its score
+is the fraction of target spikes matched within ±2 ms (in %), with the spurious spikes beside it.
 """
 from __future__ import annotations
 
 import json
 
 MODELS = ("sg-spatial", "lif-bptt", "lif-ottt")
-SIZES = {  # task: quick (dts, batches) / full (dts, batches)
-    "pattern": (((1.0, 0.5), 15), ((2.0, 1.0, 0.5, 0.25), 150)),
-    "coincidence": (((1.0, 0.5), 20), ((2.0, 1.0, 0.5, 0.25, 0.1), 80)),
-    "qtdb": (((1.0, 0.5), 4), ((2.0, 1.0, 0.5), 12)),
-    "fsdd": (((1.0, 0.5), 4), ((2.0, 1.0, 0.5), 12)),
+SIZES = {  # task: quick / full (dts trained at, dts tested at, batches)
+    "pattern": (((1.0, 0.5), (1.0, 0.5), 15),
+                ((2.0, 1.0, 0.5, 0.25), (2.0, 1.0, 0.5, 0.25, 0.1), 150)),
+    "coincidence": (((1.0, 0.5), (1.0, 0.5), 20),
+                    ((2.0, 1.0, 0.5, 0.25), (2.0, 1.0, 0.5, 0.25, 0.1), 800)),
+    "qtdb": (((4.0, 2.0), (4.0, 2.0), 4), ((4.0, 2.0, 1.0), (4.0, 2.0, 1.0), 60)),
+    "fsdd": (((1.0, 0.5), (1.0, 0.5), 4), ((2.0, 1.0, 0.5), (2.0, 1.0, 0.5), 12)),
 }
+HOME_DT = {"pattern": 1.0, "coincidence": 1.0, "qtdb": 4.0, "fsdd": 1.0}  # the one-network protocol
 HIDDEN = {"coincidence": (24,), "qtdb": (64,), "fsdd": (64,)}
 LIF_PATTERN_KERNEL = (5.0, 1.0)  # (tau_ms, height) of the filter on LIF output spikes
 
 
-def _pattern_task(quick: bool):
+def _pattern_task(quick: bool, seed: int = 0):
     from ..tasks import PatternTask
-    return PatternTask(n_inputs=30, n_hidden=30, duration_ms=100.0 if quick else 200.0, n_targets=2 if quick else 3)
+    return PatternTask(n_inputs=30, n_hidden=30, duration_ms=100.0, n_targets=2, seed=seed) if quick \
+        else PatternTask(seed=seed)
 
 
 def train_lif_pattern(task, dt_ms: float, n_epochs: int, seed: int = 0, mode: str = "bptt",
@@ -65,7 +71,7 @@ def lif_pattern_metrics(net, task, dt_ms: float) -> dict:
 def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, seed: int = 0) -> list[dict]:
     """Train on pattern at dt_train; score at each of ``dts`` (matched fraction, %)."""
     from ..experiment import Experiment, test_at_dt
-    task = _pattern_task(quick)
+    task = _pattern_task(quick, seed)
     if kind.startswith("sg-"):
         ex = Experiment(task, dt_ms=dt_train, mode=kind[3:], seed=seed)
         for _ in range(n_epochs):
@@ -78,8 +84,9 @@ def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, 
             for dt, m in zip(dts, tested.values())]
 
 
-def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print) -> list[dict]:
-    """Rows: task, model, protocol (``trained_at_dt`` / ``trained_at_1ms``), dt_ms, score, rate."""
+def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
+        seeds=(0,)) -> list[dict]:
+    """Rows: task, model, seed, protocol, train_dt_ms, dt_ms, score_pct, spikes_per_neuron_per_s."""
     import torch
 
     from .models import BenchModel
@@ -90,47 +97,62 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print) -
     rows = []
     tasks, models = tasks or tuple(SIZES), models or MODELS
     for name in tasks:
-        dts, n_batches = SIZES[name][0 if quick else 1]
+        train_dts, test_dts, n_batches = SIZES[name][0 if quick else 1]
+        home = HOME_DT[name]
         for kind in models:
-            def add(protocol, dt, score, rate, **extra):
-                row = {"task": name, "model": kind, "protocol": protocol, "dt_ms": dt,
-                       "score_pct": round(score, 2), "spikes_per_neuron_per_s": round(rate, 1), **extra}
-                log(json.dumps(row))
-                rows.append(row)
-            try:
-                if name == "pattern":
-                    for dt in dts:
-                        for d, s, r, spurious in _pattern_point(kind, quick, dt, [dt], n_batches):
-                            add("trained_at_dt", d, s, r, spurious_spikes=spurious)
-                    for d, s, r, spurious in _pattern_point(kind, quick, 1.0, dts, n_batches):
-                        add("trained_at_1ms", d, s, r, spurious_spikes=spurious)
-                    continue
-                task = make_task(name, quick=quick, data_dir=data_dir)
-                for dt in dts:
-                    model = BenchModel(kind, task, dt, hidden=HIDDEN[name])
-                    info = train(model, task, dt, n_batches)
-                    m = evaluate(model, task, dt)
-                    add("trained_at_dt", dt, m["accuracy"], m["spikes_per_neuron_per_s"], train_s=info["train_s"])
-                    if dt == 1.0:
-                        for d in dts:
-                            model.set_dt(d)
-                            m = evaluate(model, task, d)
-                            add("trained_at_1ms", d, m["accuracy"], m["spikes_per_neuron_per_s"])
-                        model.set_dt(dt)
-            except Exception as err:  # a failing task/model is recorded, the rest still runs
-                rows.append({"task": name, "model": kind, "protocol": "error", "error": repr(err)})
-                log(f"{name}/{kind}: {err!r}")
+            for seed in seeds:
+                def add(protocol, train_dt, dt, score, rate, **extra):
+                    row = {"task": name, "model": kind, "seed": seed, "protocol": protocol,
+                           "train_dt_ms": train_dt, "dt_ms": dt, "score_pct": round(score, 2),
+                           "spikes_per_neuron_per_s": round(rate, 1), **extra}
+                    log(json.dumps(row))
+                    rows.append(row)
+                try:
+                    if name == "pattern":
+                        for dt in train_dts:
+                            if dt == home:
+                                continue  # the home dt's row comes with the one-network protocol
+                            for d, s, r, spurious in _pattern_point(kind, quick, dt, [dt], n_batches, seed):
+                                add("trained_at_dt", dt, d, s, r, spurious_spikes=spurious)
+                        for d, s, r, spurious in _pattern_point(kind, quick, home, test_dts, n_batches, seed):
+                            add(f"trained_at_{home:g}ms", home, d, s, r, spurious_spikes=spurious)
+                            if d == home:
+                                add("trained_at_dt", home, d, s, r, spurious_spikes=spurious)
+                        continue
+                    task = make_task(name, quick=quick, data_dir=data_dir)
+                    for dt in dict.fromkeys((home, *train_dts)):
+                        torch.manual_seed(seed)
+                        model = BenchModel(kind, task, dt, hidden=HIDDEN[name])
+                        info = train(model, task, dt, n_batches)
+                        m = evaluate(model, task, dt)
+                        add("trained_at_dt", dt, dt, m["accuracy"], m["spikes_per_neuron_per_s"],
+                            train_s=info["train_s"])
+                        if dt == home:
+                            for d in test_dts:
+                                model.set_dt(d)
+                                m = evaluate(model, task, d)
+                                add(f"trained_at_{home:g}ms", home, d, m["accuracy"],
+                                    m["spikes_per_neuron_per_s"])
+                            model.set_dt(dt)
+                except Exception as err:  # a failing task/model is recorded, the rest still runs
+                    rows.append({"task": name, "model": kind, "seed": seed, "protocol": "error",
+                                 "error": repr(err)})
+                    log(f"{name}/{kind}: {err!r}")
     return rows
 
 
 def summarize(rows: list[dict]) -> list[dict]:
     """Spread (max − min, points) of the score across dt per task, model and protocol."""
     out = []
-    keys = dict.fromkeys((r["task"], r["model"], r["protocol"]) for r in rows if r.get("protocol") != "error")
-    for task, model, protocol in keys:
-        pts = [r for r in rows if (r["task"], r["model"], r["protocol"]) == (task, model, protocol)]
+    keys = dict.fromkeys((r["task"], r["model"], r.get("seed", 0), r["protocol"]) for r in rows
+                         if r.get("protocol") != "error")
+    for task, model, seed, protocol in keys:
+        pts = [r for r in rows
+               if (r["task"], r["model"], r.get("seed", 0), r["protocol"]) == (task, model, seed, protocol)]
         scores = [p["score_pct"] for p in pts]
-        out.append({"task": task, "model": model, "protocol": protocol, "n_dts": len(pts),
-                    "min_pct": min(scores), "max_pct": max(scores),
-                    "spread_points": round(max(scores) - min(scores), 2)})
+        rates = [p["spikes_per_neuron_per_s"] for p in pts]
+        out.append({"task": task, "model": model, "seed": seed, "protocol": protocol,
+                    "n_dts": len(pts), "min_pct": min(scores), "max_pct": max(scores),
+                    "spread_points": round(max(scores) - min(scores), 2),
+                    "rate_spread_pct": round(100 * (max(rates) - min(rates)) / max(max(rates), 1e-9), 1)})
     return out
