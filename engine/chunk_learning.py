@@ -25,18 +25,18 @@ import torch
 
 from .chunk_filters import filter_first
 from .errors import DivergenceError
-from .losses import step_loss
+from .losses import step_losses
 
 _END_CACHE: dict = {}
 
 
 def chunk_losses(kind: str, x_out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """ℓ(t) of every step of a chunk, by :func:`engine.losses.step_loss` mapped over time.
+    """ℓ(t) of every step of a chunk (engine.losses.step_losses).
 
     Shape: x_out [C, B, N]; targets [C, B, ...] per step or [B] labels → [C]."""
-    if targets.dim() >= 2:
-        return torch.vmap(lambda x, y: step_loss(kind, x, y))(x_out, targets)
-    return torch.vmap(lambda x: step_loss(kind, x, targets))(x_out)
+    if targets.dim() < 2 or (kind == "ce" and targets.dim() == 1):
+        targets = targets.expand(x_out.shape[0], *targets.shape)
+    return step_losses(kind, x_out, targets)
 
 
 def learn_chunk(learner, t0: int, out, targets: torch.Tensor) -> None:

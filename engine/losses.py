@@ -31,13 +31,24 @@ def step_loss(kind: str, x_out: torch.Tensor, target_t: torch.Tensor) -> torch.T
     negative x costs nothing while the target is silent (below ``SILENT_BELOW``): such an x
     emits no spike, and leaving it free lets the network spend its capacity on the target spikes
     (a [choice]; pure ``"mse"`` under-fits the peaks and output spikes come and go).
-    ``"ce"``: cross-entropy of the logits x [B, N_out] against labels [B].
+    ``"ce"``: cross-entropy of the logits x [B, N_out] against labels [B] (label −100: ignored),
+    averaged over the labelled samples.
+    """
+    return step_losses(kind, x_out.unsqueeze(0), target_t.unsqueeze(0))[0]
+
+
+def step_losses(kind: str, x_out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """:func:`step_loss` of many steps at once (the chunked path, engine.chunked).
+
+    Shape: x_out [C, B, N_out]; targets [C, B, N_out] (mse) or labels [C, B] (ce) → [C].
     """
     if kind in ("mse", "mse_hinge"):
-        err = (x_out - target_t) ** 2
+        err = (x_out - targets) ** 2
         if kind == "mse_hinge":
-            err = torch.where((x_out < 0) & (target_t < SILENT_BELOW), torch.zeros_like(err), err)
-        return err.sum(-1).mean()
+            err = torch.where((x_out < 0) & (targets < SILENT_BELOW), torch.zeros_like(err), err)
+        return err.sum(-1).mean(-1)
     if kind == "ce":
-        return F.cross_entropy(x_out, target_t)
+        per = F.cross_entropy(x_out.flatten(0, 1), targets.flatten(), reduction="none")  # [C·B]
+        labelled = (targets != -100).sum(-1).to(per.dtype)  # [C]
+        return per.view(targets.shape).sum(-1) / labelled
     raise ValueError(f"loss must be one of {LOSSES} (got {kind!r})")

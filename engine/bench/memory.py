@@ -4,6 +4,14 @@ The same 500 ms sequence at finer and finer dt (T = 500 ms / dt); one training s
 sequence, forward + gradient + Adam update) per point, each point in a fresh subprocess so that
 RSS readings of one point do not leak into the next. Network: 64 → 128 → 10, batch 8, Poisson
 inputs at 20 Hz, per-step cross-entropy, one thread.
+
+RSS is read with ``MALLOC_TRIM_THRESHOLD_=0`` (see :func:`_subprocess_point`), which makes glibc
+return every large freed block to the system: fair for memory, but it charges page faults to
+any model that allocates large temporaries, as the chunked path does once per chunk. So the
+time ratios (:func:`time_ratios`) are measured apart, in fresh subprocesses under the default
+allocator, the models interleaved, the best of ``repeats`` taken: ``sg-spatial`` and
+``sg-traces`` (the chunked fast path, engine.chunked), the same with ``@step`` (the per-step
+reference path) and snnTorch's BPTT, side by side in one run.
 """
 from __future__ import annotations
 
@@ -18,8 +26,13 @@ KINDS = ("sg-spatial", "sg-traces", "sg-bptt", "lif-bptt", "lif-ottt", "snntorch
 STEPS = {"quick": (250, 1000, 2000), "full": (1000, 2000, 5000, 10000, 20000)}
 
 
+TIME_KINDS = ("sg-spatial", "sg-traces", "sg-spatial@step", "sg-traces@step", "snntorch")
+TIME_STEPS = {"quick": 1000, "full": 5000}
+
+
 def measure_point(kind: str, n_steps: int) -> dict:
-    """One point, in this process: memory above the level before training, and time."""
+    """One point, in this process: memory above the level before training, and time.
+    ``kind@step``: a SpikingGamma kind on the per-step reference path instead of the chunked one."""
     import time
 
     import torch
@@ -32,7 +45,10 @@ def measure_point(kind: str, n_steps: int) -> dict:
     torch.set_flush_denormal(True)
     dt = DURATION_MS / n_steps
     task = BenchTask("memory", SIZES[0], SIZES[-1], 0.0, BATCH, BATCH, BATCH)
-    model = BenchModel(kind, task, dt, hidden=SIZES[1:-1])
+    base, _, path = kind.partition("@")
+    model = BenchModel(base, task, dt, hidden=SIZES[1:-1])
+    if path == "step":
+        model.trainer.learner.chunk_steps = None
     gen = torch.Generator().manual_seed(0)
     rate = 20.0 * dt / 1000.0
     warm_x = (torch.rand(20, BATCH, SIZES[0], generator=gen) < rate).float()
@@ -48,11 +64,11 @@ def measure_point(kind: str, n_steps: int) -> dict:
             "us_per_step": round(wall / n_steps * 1e6, 1)}
 
 
-def _subprocess_point(kind: str, n_steps: int, timeout_s: float = 900) -> dict:
+def _subprocess_point(kind: str, n_steps: int, timeout_s: float = 900, trim: bool = True) -> dict:
     import os
     # glibc keeps freed small blocks mapped (RSS creeps ~3 KB/step for any per-step allocation
     # pattern); trimming on every free makes RSS track live memory, for every model alike
-    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "0"}
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "0"} if trim else dict(os.environ)
     proc = subprocess.run([sys.executable, "-m", "engine.bench.memory", kind, str(n_steps)],
                           capture_output=True, text=True, timeout=timeout_s, env=env)
     if proc.returncode != 0:
@@ -76,6 +92,27 @@ def run(quick: bool = True, kinds=None, steps=None, log=print) -> tuple[list[dic
             log(json.dumps(row))
             rows.append(row)
     return rows, summarize(rows)
+
+
+def time_ratios(quick: bool = True, kinds=None, n_steps: int | None = None, repeats: int = 3,
+                log=print) -> list[dict]:
+    """Training time per step of each kind against snnTorch's BPTT, measured side by side (one
+    500 ms sequence at dt = 500 ms / n_steps; default 5,000 steps = dt 0.1 ms, full size)."""
+    from ..baselines import snntorch_peer
+    n_steps = n_steps or TIME_STEPS["quick" if quick else "full"]
+    kinds = [k for k in (kinds or TIME_KINDS) if k != "snntorch" or snntorch_peer.available()]
+    best: dict[str, dict] = {}
+    for _ in range(repeats):
+        for kind in kinds:  # interleaved, so that a busy spell of the machine hits all alike
+            row = _subprocess_point(kind, n_steps, trim=False)
+            log(json.dumps(row))
+            if "error" not in row and (kind not in best or row["us_per_step"] < best[kind]["us_per_step"]):
+                best[kind] = row
+    ref = best.get("snntorch")
+    return [{"model": k, "n_steps": n_steps, "dt_ms": r["dt_ms"], "repeats": repeats,
+             "best_us_per_step": r["us_per_step"],
+             "time_ratio_vs_snntorch": round(r["us_per_step"] / ref["us_per_step"], 3) if ref else float("nan")}
+            for k, r in best.items()]
 
 
 def summarize(rows: list[dict]) -> list[dict]:
