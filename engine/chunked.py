@@ -3,16 +3,20 @@
 Within a chunk everything but the sigma-delta encoder is linear in time (MODEL.md §1, §4.1), so
 layer l advances as
 
-    ŷ_l(t−1), all t      = the bucket filter of its input (engine.chunk_filters), no gradient
-    ŷ_l(t), all t        = gamma_step / with_first(ê_{l−1}(t) [straight-through to y_{l−1}],
-                           ŷ_l(t−1))                           the reference one-step maps, batched
-    x_l, y_l, all t      = neuron_signal(ŷ_l, W_l), ReLU        one matrix product for the chunk
-    s_l, ϑ_l, ê_l        = encoder_step over the chunk          (engine.chunk_encoder)
+    ŷ_l(t), all t        = the bucket filter of its input (engine.chunk_filters: the BucketStep
+                           map A, b of engine.buckets, applied block by block)
+    x_l, y_l, all t      = neuron_signal(ŷ_l, W_l) (+ the straight-through term), ReLU: one
+                           matrix product for the chunk
+    s_l, ϑ_l, ê_l        = encoder_step over the chunk (engine.chunk_encoder)
 
-and the next layer follows from ê_l. Each step's graph reaches back through that step only (the
-previous buckets are constants), exactly as the per-step path (engine.network.step under
-engine.simulate.run) builds it, so ``spatial`` and ``traces`` gradients of a whole chunk come
-from one backward pass (engine.chunk_learning). Memory is O(chunk), not O(T).
+and the next layer's buckets follow from ê_l. The graph of each step reaches back through that
+step only, as the per-step path (engine.network.step under engine.simulate.run) builds it:
+past buckets are constants, ŷ^0_{l+1}(t) = ê_l(t) passes ∂/∂y_l(t) = 1 (straight-through) and
+bucket k ≥ 1 passes b_k/b_0 (with_first). So the ``spatial`` and ``traces`` gradients of a whole
+chunk come from one backward pass (engine.chunk_learning), and memory is O(chunk), not O(T).
+With a learnable τ the one-step maps themselves (gamma_step, with_first, batched over the chunk)
+stay in the graph, for τ's one-step gradient. tests/test_engine_chunked.py checks spikes, taps
+and gradients against the per-step path.
 """
 from __future__ import annotations
 
