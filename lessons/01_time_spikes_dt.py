@@ -143,23 +143,25 @@ answer_1_1 = None  # your ϑ
 
 # %% tags=["solution"]
 def solution_1_1():
-    ok = [t for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
-          if EncoderLabModel(threshold=t, dt_ms=0.5, tau_ms=10.0).simulate()["rms_error"] < 0.03]
-    return max(ok)
+    errors = {t: EncoderLabModel(threshold=t, dt_ms=0.5, tau_ms=10.0).simulate()["rms_error"]
+              for t in (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)}
+    return max(t for t, e in errors.items() if e < 0.03)
 
 # %%
+grid_1_1 = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
+errors_1_1 = {t: EncoderLabModel(threshold=t, dt_ms=0.5, tau_ms=10.0).simulate()["rms_error"]
+              for t in grid_1_1}
+
+
 def check_1_1(theta):
-    grid = (0.01, 0.02, 0.05, 0.1, 0.2, 0.4)
-    if theta not in grid:
-        return False, f"pick one of {grid}"
-    err = {t: EncoderLabModel(threshold=t, dt_ms=0.5, tau_ms=10.0).simulate()["rms_error"]
-           for t in grid}
-    larger = [t for t in grid if t > theta and err[t] < 0.03]
-    if err[theta] >= 0.03:
-        return False, f"at ϑ = {theta} the RMS error is {err[theta]:.4f}, not below 0.03"
+    if theta not in grid_1_1:
+        return False, f"pick one of {grid_1_1}"
+    larger = [t for t in grid_1_1 if t > theta and errors_1_1[t] < 0.03]
+    if errors_1_1[theta] >= 0.03:
+        return False, f"at ϑ = {theta} the RMS error is {errors_1_1[theta]:.4f}, not below 0.03"
     if larger:
-        return False, f"ϑ = {larger[-1]} also stays below 0.03 (error {err[larger[-1]]:.4f})"
-    return True, f"RMS error {err[theta]:.4f}; the next threshold up is above 0.03"
+        return False, f"ϑ = {larger[-1]} also stays below 0.03 (error {errors_1_1[larger[-1]]:.4f})"
+    return True, f"RMS error {errors_1_1[theta]:.4f}; the next threshold up is above 0.03"
 
 
 exercise_1_1 = Exercise("1.1", check_1_1, solution_1_1, wrong=0.01)
@@ -178,8 +180,11 @@ def solution_1_2():
     return EncoderLabModel(threshold=0.05, dt_ms=1.0, tau_ms=10.0).simulate()["n_spikes"]
 
 # %%
+spikes_1_2 = EncoderLabModel(threshold=0.05, dt_ms=0.1, tau_ms=10.0).simulate()["n_spikes"]
+
+
 def check_1_2(n):
-    true = EncoderLabModel(threshold=0.05, dt_ms=0.1, tau_ms=10.0).simulate()["n_spikes"]
+    true = spikes_1_2
     off = abs(n - true) / true
     return off <= 0.05, f"the engine counts {true} spikes at dt = 0.1 ms; you are {100 * off:.1f} % off"
 

@@ -57,7 +57,7 @@ def neuron_view(keys=("dt_ms", "tau_ms", "delay_ms"), **settings) -> pn.viewable
     def update(*_):  # runs after lab_view's own watcher has refreshed data["d"]
         d = data["d"]
         stats.object = (f"**{len(d['spike_ms'])} output spikes** ({d['rate_hz']:.0f} per s) · "
-                        f"peak signal {d['signal'].max():.3f} at "
+                        f"peak signal {d['signal'].max():.4f} at "
                         f"{d['time_ms'][d['signal'].argmax()]:.1f} ms")
 
     update()
@@ -141,8 +141,10 @@ def gradient_view(**settings) -> pn.viewable.Viewable:
     def update(*_):
         d = model.compute()
         plot.object = gradient_figure(d, f"hidden neuron {model.hidden}, {model.parameter}")
-        stats.object = " · ".join(f"{m}: relative error to bptt {d['relative_error'][m]:.2g}"
-                                  for m in ("spatial", "traces"))
+        stats.object = (f"**Hidden neuron {model.hidden}, {model.parameter}:** sequence gradient "
+                        + " · ".join(f"{m} {d['cumulative'][m][-1]:.4g}" for m in d["cumulative"])
+                        + " · whole layer, relative error to bptt: " + " · ".join(
+                            f"{m} {d['relative_error'][m]:.2g}" for m in ("spatial", "traces")))
 
     update()
     model.param.watch(update, ["parameter", "hidden", "seed"])
