@@ -47,8 +47,9 @@ class Learner:
             raise ValueError(f"mode must be one of {MODES} (got {mode!r})")
         if loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES} (got {loss!r})")
-        if warmup_ms < 0:
-            raise ValueError(f"warmup_ms must be >= 0 (got {warmup_ms})")
+        if (isinstance(warmup_ms, bool) or not isinstance(warmup_ms, (int, float))
+                or not 0 <= warmup_ms < float("inf")):
+            raise ValueError(f"warmup_ms must be a finite number >= 0 (got {warmup_ms!r})")
         if update_every is not None and (not isinstance(update_every, int) or update_every < 1):
             raise ValueError(f"update_every must be an integer >= 1 or None (got {update_every!r})")
         if update_every is not None and mode == "bptt":

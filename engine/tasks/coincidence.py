@@ -89,7 +89,8 @@ class CoincidenceTask:
         Σ_i max_t [κ_{h,A_i}(t) + κ_{h,B_i}(t − Δ)], searched over [0, max ITD + 2 ms]. Shape: → [H].
         """
         hid = net.layers[0]
-        horizon = float(bucket_delays_ms(hid.tau_ms.detach())[-1]) * 4
+        # long enough for B's kernel shifted by the largest lag (a short kernel, e.g. K = 1, is not)
+        horizon = float(bucket_delays_ms(hid.tau_ms.detach())[-1]) * 4 + max(self.itds_ms) + 2.0
         kern = gamma_kernels(resolution_ms, hid.tau_ms.detach(), horizon)  # [L, K]
         v = hid.bucket_weight.detach().double()
         v = v if v.dim() == 3 else v.unsqueeze(1).expand(-1, hid.weight.shape[1], -1)
