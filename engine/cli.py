@@ -47,7 +47,9 @@ def _train(args: argparse.Namespace) -> int:
             raise ValueError(f"--test-dt-ms values must be numbers > 0 in ms (got {dt!r})")
     overrides["device"] = args.device
     start = time.perf_counter()
-    hidden = {"n_hidden": args.n_hidden} if args.n_hidden else {}
+    if args.n_hidden is not None and args.n_hidden < 1:
+        raise ValueError(f"--n-hidden must be >= 1 (got {args.n_hidden})")
+    hidden = {"n_hidden": args.n_hidden} if args.n_hidden is not None else {}
     if args.task in ("pattern", "coincidence"):
         task = make_task(args.task, seed=args.seed, **hidden)
     else:  # a real data set (engine.bench.live_task)
