@@ -7,13 +7,14 @@ its websocket (Bokeh PATCH-DOC messages): the status line ("training · epoch 12
 
     python -m workbench.bench_ui --sessions 30 [--seconds 90] [--num-procs 2] [--max-training 2]
 
-Per session: plot updates per second while its run holds a training slot (a new epoch reaching
-the browser carries new plots), time queued before its first turn, pause latency (click to the
+Per session: plot redraws per second while its run holds a training slot (the loss plot's title
+"plots of epoch N" arriving with a newer N), time queued before its first turn, pause latency (click to the
 "paused" status arriving), and cross-talk (a ``--seed`` or τ that is not its own). Server: CPU
 (cores busy, all its processes) and resident memory. Asserts nothing about wall-clock time.
 """
 from __future__ import annotations
 
+import os
 import re
 import socket
 import subprocess
@@ -45,6 +46,7 @@ PROBE_JS = r"""(() => {
     }
   };
 })();"""
+PLOTS = re.compile(r"plots of epoch (\d+)")  # the loss plot's title: one per redraw
 SEED = re.compile(r"--seed (\d+)")
 TAU = re.compile(r"--tau-ms ([0-9.]+)")
 
@@ -112,6 +114,7 @@ class Session:
         self.foreign: set[str] = set()  # seeds of other sessions seen on this page
         self.taus: list[float] = []
         self.patches = 0
+        self.redraws: list[tuple[float, int]] = []  # (time, epoch the plots show)
         page.on("websocket", lambda ws: ws.on("framereceived", self.on_frame))
 
     def on_frame(self, payload) -> None:
@@ -120,6 +123,7 @@ class Session:
         self.patches += '"msgtype":"PATCH-DOC"' in text.replace(" ", "")
         for state, epoch in STATUS.findall(text):
             self.status.append((now, state, int(epoch)))
+        self.redraws += [(now, int(e)) for e in PLOTS.findall(text)]
         self.foreign |= {s for s in SEED.findall(text) if int(s) != self.seed}
         self.taus += [float(t) for t in TAU.findall(text)]
 
@@ -128,20 +132,28 @@ class Session:
         return before[-1][1] if before else "none"
 
     def window(self, t0: float, t1: float) -> dict:
-        """Updates while training, seconds training, first turn, within [t0, t1]."""
+        """Within [t0, t1]: plot redraws (of a newer epoch) while training, seconds spent
+        training (holding a slot), epochs the status line showed, and the first training time."""
         seen = [s for s in self.status if s[0] < t0]
-        state, top = (seen[-1][1], max(s[2] for s in seen)) if seen else ("none", -1)
-        last_t, active_s, updates, first_training = t0, 0.0, 0, None
-        for t, new_state, epoch in [s for s in self.status if t0 <= s[0] <= t1]:
+        state = seen[-1][1] if seen else "none"
+        last_t, active_s, first_training = t0, 0.0, None
+        for t, new_state, _ in [s for s in self.status if t0 <= s[0] <= t1]:
             if state == "training":
                 active_s += t - last_t
-            if new_state == "training" and epoch > top:
-                updates += 1
-                first_training = first_training or t
-            top, state, last_t = max(top, epoch), new_state, t
+            if new_state == "training" and first_training is None:
+                first_training = t
+            state, last_t = new_state, t
         if state == "training":
             active_s += t1 - last_t
-        return {"updates": updates, "active_s": active_s, "first_update": first_training}
+        top = max((e for t, e in self.redraws if t < t0), default=-1)
+        updates = 0
+        for t, epoch in self.redraws:
+            if t0 <= t <= t1 and epoch > top:
+                updates += self.state_at(t) == "training"
+                top = epoch
+        epochs = [e for t, _, e in self.status if t0 <= t <= t1]
+        return {"updates": updates, "active_s": active_s, "first_update": first_training,
+                "epochs_trained": (max(epochs) - min(epochs)) if epochs else 0}
 
 
 def _wait_port(port: int, timeout_s: float = 90.0) -> None:
@@ -175,14 +187,15 @@ def _pump(page, ms: int) -> None:
 
 
 def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
-                   max_training: int = 2, turn_s: float = 20.0, preset: str = "pattern") -> dict:
+                   max_training: int = 2, turn_s: float = 20.0, max_redraws: float = 2.5,
+                   preset: str = "pattern") -> dict:
     """Run the load test (loopback only); returns per-session rows and server figures."""
     from playwright.sync_api import sync_playwright
 
     port = free_port()
     cmd = [sys.executable, "-m", "engine.cli", "serve", "--address", "127.0.0.1", "--port", str(port),
            "--num-procs", str(num_procs), "--max-training", str(max_training),
-           "--turn-seconds", str(turn_s)]
+           "--turn-seconds", str(turn_s), "--max-redraws", str(max_redraws)]
     server = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     probe = ServerProbe(server.pid)
     client = ServerProbe(server.pid, browser=True)
@@ -218,6 +231,7 @@ def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
             while time.perf_counter() - t0 < seconds:
                 _pump(driver, 250)
             t1 = time.perf_counter()
+            load_avg = os.getloadavg()[0]  # the whole machine: other users' jobs included
             windows = [s.window(t0, t1) for s in sessions]
             pause_ms, pause_training_ms = [], []
             for s in sessions:
@@ -237,13 +251,13 @@ def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
             rows = []
             for s, w in zip(sessions, windows):
                 cmd_text = _command(s.page)
-                own = (SEED.findall(cmd_text) == [str(s.seed)]
-                       and [float(t) for t in TAU.findall(cmd_text)] == [s.tau_expected])
+                own_seed = SEED.findall(cmd_text) == [str(s.seed)]
+                tau_shown = [float(t) for t in TAU.findall(cmd_text)] == [s.tau_expected]
                 rows.append({"session": s.index, "seed": s.seed, **w,
                              "rate": w["updates"] / w["active_s"] if w["active_s"] > 1 else float("nan"),
                              "wait_s": (w["first_update"] - t0) if w["first_update"] else float("nan"),
-                             "cross_talk": bool(s.foreign) or not own,
-                             "tau_moved": s.tau_expected in s.taus, "patches_per_s": s.patches / (t1 - t_open)})
+                             "cross_talk": bool(s.foreign) or not own_seed, "tau_shown": tau_shown,
+                             "tau_sent": s.tau_expected in s.taus, "patches": s.patches})
             browser.close()
     finally:
         probe.stop()
@@ -258,7 +272,9 @@ def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
             "still_running_after_pause": still_running,
             "cores_busy": probe.cores_busy(t0, t1), "peak_rss_mb": probe.peak_rss_mb(),
             "browser_cores_busy": client.cores_busy(t0, t1), "browser_rss_mb": client.peak_rss_mb(),
-            "num_procs": num_procs, "max_training": max_training, "turn_s": turn_s}
+            "num_procs": num_procs, "max_training": max_training, "turn_s": turn_s,
+            "max_redraws": max_redraws,
+            "load_avg_1min": load_avg}
 
 
 def summary(res: dict) -> dict:
@@ -279,5 +295,7 @@ def summary(res: dict) -> dict:
             "server_peak_rss_mb": round(res["peak_rss_mb"], 0),
             "browser_cores_busy": round(res["browser_cores_busy"], 2),
             "cross_talk": sum(r["cross_talk"] for r in rows),
-            "tau_moved": sum(r["tau_moved"] for r in rows),
-            "seconds": round(res["seconds"], 0), "open_all_s": round(res["opened_s"], 0)}
+            "tau_applied": sum(r["tau_shown"] and r["tau_sent"] for r in rows),
+            "sessions_without_updates": sum(r["patches"] == 0 for r in rows),
+            "seconds": round(res["seconds"], 0), "open_all_s": round(res["opened_s"], 0),
+            "machine_load_avg": round(res.get("load_avg_1min", float("nan")), 1)}

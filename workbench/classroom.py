@@ -11,7 +11,6 @@ is paused and gives its slot back.
 """
 from __future__ import annotations
 
-import dataclasses
 import threading
 import time
 from dataclasses import dataclass
@@ -29,6 +28,8 @@ class Limits:
         idle_minutes: a running session with no user action this long is paused.
         max_hidden: largest hidden layer a session may ask for (neurons).
         torch_threads: torch CPU threads of the server process (1: many small runs share cores).
+        max_redraws_per_s: a session redraws its plots at most this often (the status line
+            follows every epoch); rendering, not training, is most of a session's CPU.
     """
 
     max_training: int = 2
@@ -36,6 +37,7 @@ class Limits:
     idle_minutes: float = 20.0
     max_hidden: int = 200
     torch_threads: int = 1
+    max_redraws_per_s: float = 2.5
 
     def __post_init__(self) -> None:
         check_positive("max_training", self.max_training, integer=True, minimum=1, inclusive=True)
@@ -43,9 +45,7 @@ class Limits:
         check_positive("idle_minutes", self.idle_minutes)
         check_positive("max_hidden", self.max_hidden, integer=True, minimum=1, inclusive=True)
         check_positive("torch_threads", self.torch_threads, integer=True, minimum=1, inclusive=True)
-
-    def replace(self, **changes) -> "Limits":
-        return dataclasses.replace(self, **changes)
+        check_positive("max_redraws_per_s", self.max_redraws_per_s)
 
 
 class Slots:

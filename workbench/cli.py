@@ -13,10 +13,12 @@ def _serve(args: argparse.Namespace) -> int:
     if not 0 <= args.port <= 65535:
         raise ValueError(f"--port must be between 0 and 65535 (got {args.port})")
     flags = {"max_training": "--max-training", "turn_s": "--turn-seconds",
-             "idle_minutes": "--idle-minutes", "max_hidden": "--max-hidden"}
+             "idle_minutes": "--idle-minutes", "max_hidden": "--max-hidden",
+             "max_redraws_per_s": "--max-redraws"}
     try:
         limits = Limits(max_training=args.max_training, turn_s=args.turn_seconds,
-                        idle_minutes=args.idle_minutes, max_hidden=args.max_hidden)
+                        idle_minutes=args.idle_minutes, max_hidden=args.max_hidden,
+                        max_redraws_per_s=args.max_redraws)
     except ValueError as err:  # Limits names its field; the user typed the flag
         field = str(err).split()[0]
         raise ValueError(f"{flags.get(field, field)}: {err}") from None
@@ -52,6 +54,8 @@ def register(subparsers) -> None:
                     help="a running session without user input this long is paused (min)")
     sv.add_argument("--max-hidden", type=int, default=d.max_hidden,
                     help="largest hidden layer a session may ask for (neurons)")
+    sv.add_argument("--max-redraws", type=float, default=d.max_redraws_per_s,
+                    help="plot redraws per second of one session, at most")
     sv.add_argument("--show", action="store_true", help="open a browser tab")
     sv.add_argument("--data-dir", default=None,
                     help="real data sets (default $SPIKINGGAMMA_DATA_DIR): adds their presets")

@@ -83,7 +83,7 @@ def history(s: dict):
     loss = loss * hv.Scatter(loss.data, "epoch", "loss").opts(backend="bokeh", color="#d62728", size=4)
     metric = metric * hv.Scatter(metric.data, "epoch", hv.Dimension("score", label=score)).opts(
         backend="bokeh", color="#1f77b4", size=4)
-    return (_opts(loss, title="Loss over epochs (last 500)"),
+    return (_opts(loss, title=f"Loss over epochs (last 500) · plots of epoch {s.get('epoch', 0)}"),
             _opts(metric, title=f"Task metric: {score.replace('_', ' ')}", ylim=(0, 1.05)))
 
 

@@ -1,9 +1,11 @@
 """Trainer page (landing page): settings, transport, live plots and downloads of one run."""
 from __future__ import annotations
 
+import time
+
 import panel as pn
 
-from .. import plots
+from .. import classroom, plots
 from ..trainer_model import URL_KEYS, TrainerModel
 from .common import download, help_text, live_plot, template
 
@@ -124,15 +126,19 @@ def create_page(model: TrainerModel | None = None):
                                    model.param.epoch, *[model.param[n] for n in URL_KEYS]),
                            css_classes=["wb-command"])
 
-    pending = {"snap": None, "next": 0}
+    pending = {"snap": None, "fresh": False, "left": 0, "next": 0, "due": 0.0}
     order = list(pipes.values())
 
     def poll():
-        # a few plots per tick, round robin: the server answers clicks between them
-        snap = model.pull()
+        # a redraw of all plots at most max_redraws_per_s, two plots per tick (the server answers
+        # clicks between them); the status line follows every epoch
+        snap, now = model.pull(), time.monotonic()
         if snap is not None:
-            pending["snap"], pending["left"] = snap, len(order)
-        for _ in range(min(PLOTS_PER_TICK, pending.get("left", 0))):
+            pending["snap"], pending["fresh"] = snap, True
+        if not pending["left"] and pending["fresh"] and now >= pending["due"]:
+            pending["left"], pending["fresh"] = len(order), False
+            pending["due"] = now + 1.0 / classroom.LIMITS.max_redraws_per_s
+        for _ in range(min(PLOTS_PER_TICK, pending["left"])):
             order[pending["next"]].send(pending["snap"])
             pending["next"] = (pending["next"] + 1) % len(order)
             pending["left"] -= 1
