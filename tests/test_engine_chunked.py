@@ -10,6 +10,16 @@ from engine.encoder import encoder_step, init_encoder_state
 CHUNK = 16  # not a divisor of T: chunks of 16, 16, 16 and 12 steps
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """These networks are tiny: a second OpenMP thread only waits (9 s instead of 0.3 s per
+    test on a busy 2-core machine)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def make_net(bucket_weights="neuron", adaptive=False, discretisation="exact", dtype="float64", **kw):
     cfg = dict(sizes=(6, 5, 3), dt_ms=1.0, tau_ms=(3.0, 4.0), n_buckets=(3, 4), threshold=0.05,
                bucket_weights=bucket_weights, adaptive_threshold=adaptive, dtype=dtype,
