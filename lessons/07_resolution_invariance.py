@@ -31,7 +31,7 @@ torch.set_num_threads(1)
 EPOCHS = sized(2, DEFAULT_EPOCHS)
 SEED = 0
 MEMORY_KINDS = ("sg-traces", "lif-bptt")
-MEMORY_STEPS = sized((50, 200), (1000, 4000, 10000))
+MEMORY_STEPS = sized((50, 200), (1000, 2000, 5000))
 
 # %% [markdown]
 # ## 1. What should not change when dt changes
