@@ -80,3 +80,13 @@ def test_cli_registers_bench_and_sweep():
     assert args.grid == ["dt_ms=1,0.5", "tau_ms=2,5"] and args.seeds == 2
     args = p.parse_args(["bench", "memory", "--quick", "--json"])
     assert args.quick and args.json
+
+
+def test_memory_time_ratios_side_by_side():
+    from engine.bench import memory
+    rows = memory.time_ratios(kinds=("sg-spatial", "sg-spatial@step", "snntorch"), n_steps=100,
+                              repeats=1, log=lambda s: None)
+    by = {r["model"]: r for r in rows}
+    assert set(by) == {"sg-spatial", "sg-spatial@step", "snntorch"}
+    assert by["snntorch"]["time_ratio_vs_snntorch"] == 1.0
+    assert all(r["best_us_per_step"] > 0 and r["n_steps"] == 100 for r in rows)
