@@ -34,7 +34,8 @@ def encode_chunk(y: torch.Tensor, state: EncoderState, alpha0, threshold0: float
             thresholds.append(th)
             estimates.append(state.estimate)
         return torch.stack(spikes), torch.stack(thresholds), torch.stack(estimates), state
-    return _encode_numpy(y, state, alpha0, threshold0, **kw)
+    with np.errstate(all="ignore"):  # non-finite signals pass silently, as in torch
+        return _encode_numpy(y, state, alpha0, threshold0, **kw)
 
 
 def _scalar(value, dtype):
