@@ -209,13 +209,7 @@ class TrainerModel(param.Parameterized):
         if not self._ready:
             return
         self.touch()
-        if isinstance(self.dt_ms, float) and self.dt_ms != round(self.dt_ms, 6):
-            self._ready = False  # slider steps leave float noise (0.5000000000000001)
-            try:
-                self.dt_ms = round(self.dt_ms, 6)
-            finally:
-                self._ready = True
-        changed = [n for n in URL_KEYS if getattr(self, n) != self._good[n]]
+        changed = [n for n in URL_KEYS if self._value(n) != self._good[n]]
         try:
             self._check()
         except ValueError as err:
@@ -229,12 +223,19 @@ class TrainerModel(param.Parameterized):
         self.error = ""
         with self._lock:
             for name in changed:
-                self._good[name] = getattr(self, name)
+                self._good[name] = self._value(name)
                 if name in RESTART:
                     self._restart = True
                 elif name != "speed":
-                    self._live[name] = getattr(self, name)
+                    self._live[name] = self._good[name]
         self._interrupt_if_restarting()
+
+    def _value(self, name: str):
+        """A setting as the run uses it. dt is rounded to 1e-6 ms here rather than written back:
+        slider steps leave float noise (0.5000000000000001), and writing the rounded value back
+        to the slider while the user is still pressing keys undid their next steps."""
+        value = getattr(self, name)
+        return round(value, 6) if name == "dt_ms" and isinstance(value, float) else value
 
     def _check(self) -> None:
         lo, hi = DT_RANGE_MS
