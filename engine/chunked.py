@@ -27,10 +27,8 @@ import torch
 from .buckets import gamma_step, with_first
 from .chunk_encoder import encode_chunk
 from .chunk_filters import filter_drive, filter_first
-from .network import (LayerState, LayerStep, Network, NetworkState, StepOutput, hold_gain,
-                      straight_through)
+from .network import LayerState, LayerStep, Network, NetworkState, StepOutput, straight_through
 from .neuron import effective_weight, neuron_signal
-from .units import alpha_from_tau
 
 DEFAULT_CHUNK_STEPS = 256
 
@@ -73,12 +71,8 @@ def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
     Returns:
         (chunk output, state after the chunk).
     """
-    cfg, dt = net.cfg, net.cfg.dt_ms
-    maps = [layer.bucket_step(dt, cfg.discretisation) for layer in net.layers]
-    adapt = {}
-    if cfg.adaptive_threshold:
-        adapt = dict(alpha_theta=alpha_from_tau(dt, cfg.adaptation_ms), gain=cfg.adaptation_gain,
-                     theta_gain0=hold_gain(dt, cfg.adaptation_ms, cfg.discretisation))
+    cfg = net.cfg
+    maps, adapt = net.step_maps()
     # with a learnable τ each step's graph goes through the maps (the reference one-step maps,
     # batched over time); else the filter's values are the buckets, and only the
     # straight-through path from y_{l−1} enters the graph (``delta``, value 0: x gets
@@ -138,66 +132,28 @@ def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
     return out, NetworkState(tuple(new_layers), input_encoder)
 
 
-def run_chunked(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None,
-                learner=None, targets: torch.Tensor | None = None, keep: str = "all",
-                chunk_steps: int = DEFAULT_CHUNK_STEPS):
-    """:func:`engine.simulate.run` a chunk of ``chunk_steps`` steps at a time (same arguments,
-    same :class:`engine.simulate.SimResult`). A learner's updates fall between chunks: a chunk
-    ends where ``learner.update_every`` asks for an update. Step hooks (taps) are called for
-    every step after its chunk is computed; gradient hooks need the per-step path."""
+def run_chunks(net: Network, inputs: torch.Tensor, state: NetworkState, learner, targets,
+               per_step_targets: bool, chunk_steps: int, record) -> NetworkState:
+    """The chunk loop of :func:`engine.simulate.run` (``chunk_steps`` given): forward a chunk,
+    call the step hooks (taps) for each of its steps, learn from it, ``record(out, n)`` it.
+    A learner's updates fall between chunks: a chunk ends where ``learner.update_every`` asks
+    for one. Returns the state after the last chunk."""
     from .chunk_learning import learn_chunk
-    from .simulate import SimResult, check_inputs, detach_state
+    from .simulate import detach_state
 
-    if not isinstance(chunk_steps, int) or isinstance(chunk_steps, bool) or chunk_steps < 1:
-        raise ValueError(f"chunk_steps must be an integer >= 1 (got {chunk_steps!r})")
-    check_inputs(net, inputs)
-    if keep not in ("all", "output", "none"):
-        raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
-    inputs = inputs.to(device=net.device, dtype=net.dtype)
-    n_steps, batch = inputs.shape[:2]
-    if state is None:
-        state = net.init_state(batch)
-    n_layers = len(net.layers)
-    kept = range(n_layers) if keep == "all" else ([n_layers - 1] if keep == "output" else [])
-    records = {l: ([], [], []) for l in kept}  # spikes, y, x per kept layer, one entry per chunk
-    in_spikes = [] if keep == "all" else None
-    counts = [torch.zeros(s.n_out, device=net.device, dtype=net.dtype) for s in net.cfg.layers]
-    per_step_targets = targets is not None and targets.dim() >= 2
-    if per_step_targets and targets.shape[0] != n_steps:
-        raise ValueError(f"targets must have shape [T={n_steps}, B, ...] or [B] (got {list(targets.shape)})")
-    if learner is not None:
-        if targets is None:
-            raise ValueError("targets are required for learning")
-        learner.begin(n_steps, batch)
-    grad_ctx = torch.enable_grad() if learner is not None else torch.no_grad()
-    flush = torch.set_flush_denormal(True)
-    try:
-        with grad_ctx:
-            t0 = 0
-            while t0 < n_steps:
-                size = min(chunk_steps, n_steps - t0)
-                if learner is not None and learner.update_every is not None:
-                    size = min(size, learner.update_every - learner.steps_since_update)
-                state = detach_state(state)
-                views = learner is not None and bool(net._step_hooks)
-                out, state = forward_chunk(net, inputs[t0:t0 + size], state, per_step_views=views)
-                for t in range(size) if net._step_hooks else ():
-                    net._call_step_hooks(t0 + t, out.step(t))
-                if learner is not None:
-                    learn_chunk(learner, t0, out,
-                                targets[t0:t0 + size] if per_step_targets else targets)
-                for l, layer_out in enumerate(out.layers):
-                    counts[l] += layer_out.spikes.detach().sum((0, 1))
-                    if l in records:
-                        for store, value in zip(records[l], (layer_out.spikes, layer_out.y, layer_out.x)):
-                            store.append(value.detach())
-                if in_spikes is not None:
-                    in_spikes.append(out.input_spikes.detach())
-                t0 += size
-        loss = learner.finish() if learner is not None else 0.0
-    finally:
-        if flush:
-            torch.set_flush_denormal(False)
-    stacked = [tuple(torch.cat(records[l][i]) for l in kept) for i in range(3)]  # [T, B, N_l]
-    return SimResult(*stacked, torch.cat(in_spikes) if in_spikes is not None else None,
-                     tuple(counts), float(loss), detach_state(state), net.dt_ms)
+    n_steps = inputs.shape[0]
+    views = learner is not None and bool(net._step_hooks)
+    t0 = 0
+    while t0 < n_steps:
+        size = min(chunk_steps, n_steps - t0)
+        if learner is not None and learner.update_every is not None:
+            size = min(size, learner.update_every - learner.steps_since_update)
+        out, state = forward_chunk(net, inputs[t0:t0 + size], detach_state(state),
+                                   per_step_views=views)
+        for t in range(size) if net._step_hooks else ():
+            net._call_step_hooks(t0 + t, out.step(t))
+        if learner is not None:
+            learn_chunk(learner, t0, out, targets[t0:t0 + size] if per_step_targets else targets)
+        record(out, size)
+        t0 += size
+    return state

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from .buckets import gamma_step, with_first
+from .buckets import BucketStep, gamma_step, with_first
 from .config import NetworkConfig
 from .encoder import EncoderState, encoder_step, init_encoder_state
 from .layer import GammaLayer
@@ -168,18 +168,25 @@ class Network(nn.Module):
         return NetworkState(layers, inp)
 
     # ----------------------------------------------------------------- one step
-    def step(self, input_t: torch.Tensor, state: NetworkState) -> tuple[StepOutput, NetworkState]:
-        """Advance every layer by one step of ``dt_ms``.
-
-        Shape: input_t [B, N_in] (event counts, or signals for analog input) → per layer
-        spikes/signals [B, N_l].
-        """
+    def step_maps(self) -> tuple[list[BucketStep], dict]:
+        """The bucket map of every layer's input at this dt, and the encoders' adaptive-threshold
+        arguments (empty without it); engine.chunked uses the same."""
         cfg, dt = self.cfg, self.cfg.dt_ms
         maps = [layer.bucket_step(dt, cfg.discretisation) for layer in self.layers]
         adapt = {}
         if cfg.adaptive_threshold:
             adapt = dict(alpha_theta=alpha_from_tau(dt, cfg.adaptation_ms), gain=cfg.adaptation_gain,
                          theta_gain0=hold_gain(dt, cfg.adaptation_ms, cfg.discretisation))
+        return maps, adapt
+
+    def step(self, input_t: torch.Tensor, state: NetworkState) -> tuple[StepOutput, NetworkState]:
+        """Advance every layer by one step of ``dt_ms``.
+
+        Shape: input_t [B, N_in] (event counts, or signals for analog input) → per layer
+        spikes/signals [B, N_l].
+        """
+        cfg = self.cfg
+        maps, adapt = self.step_maps()
         if state.input_encoder is not None:
             s_in, theta_in, input_encoder = encoder_step(
                 input_t, state.input_encoder, maps[0].alpha0, cfg.input_threshold,

@@ -70,10 +70,11 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     """
     if chunk_steps is None and learner is not None:
         chunk_steps = getattr(learner, "chunk_steps", None)
-    if chunk_steps is not None and not net._grad_hooks and getattr(learner, "mode", "") != "bptt":
-        from .chunked import run_chunked
-        return run_chunked(net, inputs, state=state, learner=learner, targets=targets, keep=keep,
-                           chunk_steps=chunk_steps)
+    if chunk_steps is not None and (isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int)
+                                    or chunk_steps < 1):
+        raise ValueError(f"chunk_steps must be an integer >= 1 or None (got {chunk_steps!r})")
+    if net._grad_hooks or getattr(learner, "mode", "") == "bptt":
+        chunk_steps = None
     check_inputs(net, inputs)
     if keep not in ("all", "output", "none"):
         raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
@@ -90,34 +91,45 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     per_step_targets = targets is not None and targets.dim() >= 2
     if per_step_targets and targets.shape[0] != n_steps:
         raise ValueError(f"targets must have shape [T={n_steps}, B, ...] or [B] (got {list(targets.shape)})")
+    if learner is not None and targets is None:
+        raise ValueError("targets are required for learning")
     if learner is not None:
         learner.begin(n_steps, batch)
     grad_ctx = torch.enable_grad() if learner is not None else torch.no_grad()
+
+    def record(out, n: int | None) -> None:
+        """Keep one step's outputs ([B, ...], n None) or a chunk's ([n, B, ...])."""
+        for l, layer_out in enumerate(out.layers):
+            counts[l] += layer_out.spikes.detach().reshape(-1, counts[l].numel()).sum(0)
+            if l in records:
+                for store, value in zip(records[l], (layer_out.spikes, layer_out.y, layer_out.x)):
+                    store.append(value.detach() if n else value.detach().unsqueeze(0))
+        if in_spikes is not None:
+            in_spikes.append(out.input_spikes.detach() if n else out.input_spikes.detach().unsqueeze(0))
+
     # decaying buckets and traces reach subnormal floats, which are ~100x slower on CPUs
     flush = torch.set_flush_denormal(True)
     try:
         with grad_ctx:
-            for t in range(n_steps):  # index per step: unbind's T views would grow memory with T
-                if learner is not None:
+            if chunk_steps is not None:  # the fast path: a chunk of steps at a time
+                from .chunked import run_chunks
+                state = run_chunks(net, inputs, state, learner, targets, per_step_targets,
+                                   chunk_steps, record)
+            for t in range(n_steps) if chunk_steps is None else ():  # index per step: unbind's
+                if learner is not None:                               # T views grow memory with T
                     state = learner.prepare(state)
                 out, state = net.step(inputs[t], state)
                 if net._step_hooks:
                     net._call_step_hooks(t, out)
                 if learner is not None:
                     learner.observe(t, out, targets[t] if per_step_targets else targets)
-                for l, layer_out in enumerate(out.layers):
-                    counts[l] += layer_out.spikes.detach().sum(0)
-                    if l in records:
-                        for store, value in zip(records[l], (layer_out.spikes, layer_out.y, layer_out.x)):
-                            store.append(value.detach())
-                if in_spikes is not None:
-                    in_spikes.append(out.input_spikes.detach())
+                record(out, None)
         loss = learner.finish() if learner is not None else 0.0
     finally:
         if flush:
             torch.set_flush_denormal(False)
-    stacked = [tuple(torch.stack(records[l][i]) for l in kept) for i in range(3)]  # [T, B, N_l]
-    return SimResult(*stacked, torch.stack(in_spikes) if in_spikes is not None else None,
+    stacked = [tuple(torch.cat(records[l][i]) for l in kept) for i in range(3)]  # [T, B, N_l]
+    return SimResult(*stacked, torch.cat(in_spikes) if in_spikes is not None else None,
                      tuple(counts), float(loss), detach_state(state), net.dt_ms)
 
 
