@@ -57,14 +57,14 @@ print(explorer.status)
 print(f"{'model':>10} {'dt (ms)':>8} {'match score':>12} {'matched':>8} {'spurious':>9} "
       f"{'hidden spikes/s':>16}")
 for r in rows:
-    print(f"{r['model']:>10} {r['dt (ms)']:8g} {r['match score']:12.3f} {r['matched']:>8} "
+    print(f"{r['model']:>10} {float(r['dt (ms)']):8g} {r['match score']:12.3f} {r['matched']:>8} "
           f"{r['spurious']:9d} {r['hidden spikes/s']:16.1f}")
 
 # %%
 models = list(dict.fromkeys(r["model"] for r in rows))
-hv.Overlay([hv.Curve([(r["dt (ms)"], r["match score"]) for r in rows if r["model"] == m],
+hv.Overlay([hv.Curve([(float(r["dt (ms)"]), r["match score"]) for r in rows if r["model"] == m],
                      "dt (ms)", "match score", label=m)
-            * hv.Scatter([(r["dt (ms)"], r["match score"]) for r in rows if r["model"] == m],
+            * hv.Scatter([(float(r["dt (ms)"]), r["match score"]) for r in rows if r["model"] == m],
                          "dt (ms)", "match score").opts(size=6)
             for m in models]).opts(logx=True, width=600, height=320, legend_position="right",
                                    ylim=(-0.05, 1.05),
@@ -152,13 +152,13 @@ answer_7_1 = None  # a dt in ms
 
 # %% tags=["solution"]
 def solution_7_1():
-    scores = {r["dt (ms)"]: r["match score"] for r in rows if r["model"] == "lif-bptt"}
+    scores = {float(r["dt (ms)"]): r["match score"] for r in rows if r["model"] == "lif-bptt"}
     low = min(scores.values())
     return min(dt for dt, s in scores.items() if s == low)
 
 # %%
 def check_7_1(dt):
-    scores = {r["dt (ms)"]: r["match score"] for r in rows if r["model"] == "lif-bptt"}
+    scores = {float(r["dt (ms)"]): r["match score"] for r in rows if r["model"] == "lif-bptt"}
     low = min(scores.values())
     best = min(d for d, s in scores.items() if s == low)
     return dt == best, f"lif-bptt match score per dt: {scores}"

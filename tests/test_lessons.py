@@ -171,7 +171,7 @@ def test_lesson_runs_and_its_page_reproduces_it_live(page, lesson_server, slug):
             frame.locator(ready).click()
         else:
             frame.locator(action).focus()
-            page.keyboard.press("ArrowLeft")
+            page.keyboard.press("ArrowRight")
         _until(lambda: text() != before, 180,
                f"{slug}: {watched} did not change after acting on the live view")
     os.makedirs(SHOTS, exist_ok=True)
