@@ -129,8 +129,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--max-spikes-per-step", type=int, default=None,
                     help="cap on spikes per step (1: the paper's encoder; default: no cap)")
     tr.add_argument("--device", default="cpu")
-    tr.add_argument("--threads", type=int, default=None,
-                    help="torch CPU threads (1 is fastest for small networks on a busy machine)")
+    tr.add_argument("--threads", type=int, default=1,
+                    help="torch CPU threads (default 1: the chunked path's products are small, and "
+                         "on a shared 2-core machine a second thread mostly waits; 8x slower measured)")
     tr.add_argument("--save", default=None, help="write the trained model (state dict + config)")
     tr.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     tr.set_defaults(func=_train)
