@@ -31,8 +31,8 @@ DTS_MS = sized((1.0, 0.1), (2.0, 1.0, 0.5, 0.1))
 # %% [markdown]
 # ## 1. A computer sees time in steps of dt
 #
-# A simulation advances in steps of length dt (ms). A *spiking* neuron can send at most one
-# spike per step, and a spike carries no number: only *that* it happened, and *when*. How can a
+# A simulation advances in steps of length dt (ms). A spike carries no number: only *that* it
+# happened, and *when* (to within a step). How can a
 # train of such events carry a signal y(t), say the intensity of a sound band?
 #
 # ## 2. Sigma-delta coding: spike when you are wrong by more than ϑ
@@ -42,6 +42,10 @@ DTS_MS = sized((1.0, 0.1), (2.0, 1.0, 0.5, 0.1))
 # - the estimate decays: ê ← α₀·ê with α₀ = exp(−dt/τ);
 # - if the signal is above the estimate by more than the threshold, y − ê > ϑ, it spikes;
 # - each spike adds 2ϑ to the estimate: ê ← ê + 2ϑ·s.
+#
+# The paper's encoder sends at most one spike per step; the engine's default sends the fewest
+# spikes (a count s ≥ 0 in one step) that bring y − ê back within ϑ, and `max_spikes_per_step=1`
+# restores the paper's cap.
 #
 # So the receivers know y to within about ϑ at every moment. The one copy of these equations
 # is the docstring of `engine.encoder.encoder_step` (open `engine/encoder.py`); α₀ comes from
@@ -95,7 +99,7 @@ for theta in THRESHOLDS:
     for dt in DTS_MS:
         d = EncoderLabModel(threshold=theta, dt_ms=dt, tau_ms=10.0).simulate()
         rows.append((theta, dt, d["n_spikes"], d["rms_error"], d["max_error"], bool(d["warning"])))
-print(f"{'ϑ':>6} {'dt (ms)':>8} {'spikes':>7} {'RMS error':>10} {'max error':>10}  saturated")
+print(f"{'ϑ':>6} {'dt (ms)':>8} {'spikes':>7} {'RMS error':>10} {'max error':>10}  2ϑτ/dt < max y")
 for theta, dt, n, rms, mx, sat in rows:
     print(f"{theta:6g} {dt:8g} {n:7d} {rms:10.4f} {mx:10.4f}  {'yes' if sat else ''}")
 
@@ -115,10 +119,11 @@ print(f"Largest change of the spike count between dt = {max(DTS_MS):g} and {min(
 
 # %% [markdown]
 # **What the measurement shows.** Read the printed table: for each ϑ the spike count is nearly
-# the same at every dt, while the RMS error grows with ϑ; the curves for the different dt lie
-# on top of each other unless a row says *saturated*. Saturation is the one way dt matters: at
-# most one spike per step means the estimate can rise by at most 2ϑ per step, i.e. follow a
-# signal up to about 2ϑτ/dt. The workbench warns when a setting crosses that line.
+# the same at every dt, while the RMS error grows with ϑ; where the curves for the different dt
+# part, dt matters. The last column marks settings where 2ϑτ/dt is below the largest signal:
+# with the paper's one-spike-per-step encoder the estimate could then rise by at most 2ϑ per
+# step and would *saturate*, its spike count depending on dt. The engine's default encoder sends
+# several spikes in one step when it must: compare those rows with the others.
 #
 # **Guiding question 4.** The "max error" column is well above ϑ even where nothing saturates.
 # Find *when* and with which *sign* it happens (hint: `d["signal"] - d["estimate"]` and

@@ -66,11 +66,12 @@ for theta in THRESHOLDS:
 
 # %% [markdown]
 # **What the measurement shows.** Read the medians: most of the time ŷ⁰ is within a fraction of
-# ϑ of y. Now read the tails against 2ϑτ/dt, the fastest rise the encoder can follow (one spike
-# per step): where 2ϑτ/dt is below the largest y the encoder saturates and the gap grows to many
-# ϑ; where it is well above, the gap stays near ϑ. So the straight-through derivative is the
-# derivative of something that really is y up to a bounded error *as long as the encoder does
-# not saturate*: the reason the workbench warns about saturation.
+# ϑ of y. The tails are where ŷ⁰ lags y by many ϑ: a signal falling faster than ŷ⁰ decays (the
+# encoder has only "up" spikes; Lesson 1, question 4) and, with the paper's one-spike-per-step
+# encoder, a rise faster than 2ϑτ/dt (printed for reference; the engine's default encoder sends a
+# spike count per step). So the straight-through derivative is the derivative of something that
+# is y up to a bounded error *while y changes slowly enough for the spikes to follow*, and the
+# larger ϑ, the smaller the gap in units of ϑ.
 #
 # ## 3. Three ways to add up the gradient over time
 #

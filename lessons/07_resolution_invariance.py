@@ -99,13 +99,14 @@ workbench_page("resolution", height=900, epochs=EPOCHS, seed=SEED)
 # relative to how far the membrane moves in one step.
 # </details>
 #
-# 2. SpikingGamma's encoder also sends at most one spike per step. When does that break its
-#    invariance?
+# 2. The paper's encoder sends at most one spike per step; the engine's default sends a spike
+#    count (`NetworkConfig.max_spikes_per_step`). Why does that matter for invariance?
 #
 # <details><summary>Answer</summary>
 #
-# When 2ϑτ/dt falls below the largest signal: the encoder saturates (Lesson 1) and its spike
-# count then depends on dt. Coarse steps (2 ms) are where to look.
+# With the cap, the encoder saturates when 2ϑτ/dt falls below the largest signal (Lesson 1): at
+# coarse steps it cannot send enough spikes, and its rate depends on dt. A count per step
+# removes that limit; spike times are still quantised to the dt grid.
 # </details>
 
 # %% [markdown]
