@@ -118,23 +118,32 @@ class ResolutionModel(param.Parameterized):
         return STORE
 
     # ------------------------------------------------------------------ runs
-    def _run_at(self, nets: dict, dts) -> dict:
+    def _run_at(self, nets: dict, dts, kinds=("sg-spatial", *LIF_KINDS)) -> dict:
         import copy
 
         from engine.bench.resolution import lif_pattern_metrics
         from engine.experiment import test_at_dt
         task = self.task()
-        out = {"sg-spatial": test_at_dt(task, nets["sg-spatial"], [f"{dt:g}" for dt in dts])}
-        for kind in LIF_KINDS:
-            lif = copy.deepcopy(nets[kind])
-            out[kind] = {f"{dt:g}": lif_pattern_metrics(lif, task, dt) for dt in dts}
+        out = {}
+        for kind in kinds:
+            if kind == "sg-spatial":
+                out[kind] = test_at_dt(task, nets[kind], [f"{dt:g}" for dt in dts])
+            else:
+                lif = copy.deepcopy(nets[kind])
+                out[kind] = {f"{dt:g}": lif_pattern_metrics(lif, task, dt) for dt in dts}
         return out
 
     def compare(self) -> dict:
         """Every network at each of ``DTS_MS``; also the bucket kernels in ms at each dt."""
         from engine.buckets import gamma_kernels
         nets = self.networks()
-        runs = self._run_at(nets, DTS_MS)
+        key = (self.seed, self.epochs, id(nets["sg-spatial"]))
+        with _CACHE_LOCK:
+            runs = _CACHE.get(("runs", key))
+        if runs is None:
+            runs = self._run_at(nets, DTS_MS)
+            with _CACHE_LOCK:
+                _CACHE[("runs", key)] = runs
         layer = nets["sg-spatial"].layers[0]
         tau = layer.tau_ms.detach().double()
         horizon = 4 * float(tau.sum())
@@ -151,14 +160,17 @@ class ResolutionModel(param.Parameterized):
                        f"run at {', '.join(f'{d:g}' for d in DTS_MS)} ms")
         return self.results
 
-    def probe(self, dt_ms: float | None = None) -> dict:
-        """Every network at one test dt (``test_dt_ms``), e.g. from the slider."""
+    def probe(self, dt_ms: float | None = None, kinds=("sg-spatial", *LIF_KINDS)) -> dict:
+        """The networks ``kinds`` at one test dt (``test_dt_ms``), e.g. from the slider; results
+        for other kinds at another dt are dropped."""
         dt = float(self.test_dt_ms if dt_ms is None else dt_ms)
         lo, hi = TEST_DT_BOUNDS
         if not lo <= dt <= hi:
             raise ValueError(f"test dt_ms must be in [{lo}, {hi}] ms (got {dt})")
-        runs = self._run_at(self.networks(), [dt])
-        self.probe_results = {kind: next(iter(r.values())) | {"dt_ms": dt} for kind, r in runs.items()}
+        runs = self._run_at(self.networks(), [dt], kinds)
+        kept = {k: v for k, v in self.probe_results.items() if v["dt_ms"] == dt}
+        self.probe_results = kept | {kind: next(iter(r.values())) | {"dt_ms": dt}
+                                     for kind, r in runs.items()}
         return self.probe_results
 
 
@@ -167,7 +179,7 @@ def table_rows(results: dict, probe: dict | None = None) -> list[dict]:
     rows = []
     for kind, per_dt in results.get("dts", {}).items():
         for dt, m in per_dt.items():
-            rows.append({"model": kind, "dt (ms)": float(dt), "match score": round(m["match_score"], 3),
+            rows.append({"model": kind, "dt (ms)": dt, "match score": round(m["match_score"], 3),
                          "matched": f"{round(m['matched_fraction'] * m['target_spikes'])}/{m['target_spikes']}",
                          "spurious": m["spurious_spikes"],
                          "hidden spikes/s": round(m["hidden_spikes_per_neuron_per_s"], 1),

@@ -64,10 +64,11 @@ class DataTask:
         return {"accuracy": correct / max(total, 1.0)}
 
     def evaluate(self, net) -> dict:
+        from ..chunked import DEFAULT_CHUNK_STEPS
         from ..simulate import simulate
         correct = total = spikes = neuron_s = 0.0
         for inputs, labels in self.bench.test_chunks(net.dt_ms):
-            result = simulate(net, inputs, keep="output")
+            result = simulate(net, inputs, keep="output", chunk_steps=DEFAULT_CHUNK_STEPS)
             c, t = predictions_correct(result.preacts[-1], labels, net.dt_ms, self.warmup_ms)
             correct, total = correct + c, total + t
             spikes += float(result.spike_counts[0].sum())  # the hidden layer

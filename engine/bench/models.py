@@ -92,8 +92,9 @@ class BenchModel:
         events = float(inputs.sum())
         sizes = (self.task.n_in, *self.hidden, self.task.n_classes)
         if self.kind.startswith("sg-"):
+            from ..chunked import DEFAULT_CHUNK_STEPS
             from ..simulate import simulate
-            res = simulate(self.net, inputs, keep="output")
+            res = simulate(self.net, inputs, keep="output", chunk_steps=DEFAULT_CHUNK_STEPS)
             logits = res.preacts[-1]
             hidden_counts = [float(c.sum()) for c in res.spike_counts[:-1]]
         elif self.kind.startswith("lif-"):

@@ -85,20 +85,24 @@ def create_page(model: ResolutionModel | None = None):
             for kind in ("sg-spatial", *LIF_KINDS)}
     table = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["wb-table"])
     kernels = pn.pane.HoloViews(kernels_figure({}), backend="bokeh")
-    work = {"thread": None, "done": None, "error": None}
+    work = {"thread": None, "jobs": [], "drawn": 0, "done": 0, "error": None}
 
-    def start(job, label):
+    def start(jobs, label):
+        """Run ``jobs`` one after the other in a thread; each finished job is drawn."""
         if work["thread"] is not None and work["thread"].is_alive():
             return
         model.status = label
         run.disabled = test_dt.disabled = True
 
         def target():
-            try:
-                job()
-            except ValueError as err:  # bad settings: say so, keep the page running
-                work["error"] = str(err)
-            work["done"] = job
+            for job in jobs:
+                try:
+                    job()
+                except ValueError as err:  # bad settings: say so, keep the page running
+                    work["error"] = str(err)
+                    break
+                finally:
+                    work["done"] += 1
 
         work["thread"] = threading.Thread(target=target, daemon=True)
         work["thread"].start()
@@ -112,38 +116,42 @@ def create_page(model: ResolutionModel | None = None):
             rows += table_rows({"dts": {kind: {f"{m['dt_ms']:g} (test)": m}}})
         table.object = pd.DataFrame(rows)
         kernels.object = kernels_figure(res)
-        if probe:
+        if probe.get("sg-spatial"):
             sg = probe["sg-spatial"]
+            lifs = [f"{k.upper()} {round(probe[k]['matched_fraction'] * probe[k]['target_spikes'])}"
+                    f"/{probe[k]['target_spikes']}, {probe[k]['spurious_spikes']} spurious"
+                    for k in LIF_KINDS if k in probe]
             probe_text.object = (
                 f"**At test dt = {sg['dt_ms']:g} ms:** SpikingGamma matched "
                 f"{round(sg['matched_fraction'] * sg['target_spikes'])}/{sg['target_spikes']}, "
-                f"{sg['spurious_spikes']} spurious · " + " · ".join(
-                    f"{k.upper()} {round(probe[k]['matched_fraction'] * probe[k]['target_spikes'])}"
-                    f"/{probe[k]['target_spikes']}, {probe[k]['spurious_spikes']} spurious"
-                    for k in LIF_KINDS))
+                f"{sg['spurious_spikes']} spurious" + "".join(" · " + t for t in lifs))
 
     def poll():
-        if work["done"] is None:
-            return
-        work["done"] = None
-        if work["error"]:
-            model.status = f"error: {work['error']}"
-            work["error"] = None
-        draw()
-        run.disabled = test_dt.disabled = False
+        idle = work["thread"] is not None and not work["thread"].is_alive()  # before the count
+        if work["done"] != work["drawn"]:
+            work["drawn"] = work["done"]
+            if work["error"]:
+                model.status = f"error: {work['error']}"
+                work["error"] = None
+            draw()
+        if idle and run.disabled:
+            run.disabled = test_dt.disabled = False
 
-    def compare():
-        model.compare()
-        model.probe(test_dt.value)
+    def probe_jobs(dt):
+        # SpikingGamma first (fast), then the LIF networks (their per-step loop is slower)
+        return [lambda: model.probe(dt, ("sg-spatial",)), lambda: model.probe(dt, LIF_KINDS)]
 
-    run.on_click(lambda _: start(compare, "training and running at each dt…"))
-    test_dt.param.watch(lambda e: start(lambda: model.probe(e.new),
+    def compare_jobs():
+        return [model.compare, *probe_jobs(test_dt.value)]
+
+    run.on_click(lambda _: start(compare_jobs(), "training and running at each dt…"))
+    test_dt.param.watch(lambda e: start(probe_jobs(e.new),
                                         f"running the trained networks at {e.new:g} ms…"), "value")
 
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
         pn.state.add_periodic_callback(poll, period=POLL_MS)
-        pn.state.onload(lambda: start(compare, "loading the trained networks and running them "
-                                                "at each dt…"))
+        pn.state.onload(lambda: start(compare_jobs(), "loading the trained networks and running "
+                                                       "them at each dt…"))
 
     def png():
         from ..exports import png_bytes
