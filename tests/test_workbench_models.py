@@ -130,16 +130,7 @@ def test_neuron_lab_warns_on_saturation():
     d = lab.simulate()
     assert d["buckets"].shape == (400, 6) and d["warning"] == ""
     lab.param.update(dt_ms=5.0, threshold=0.01)
-    assert "saturates" in lab.simulate()["warning"]
-
-
-@pytest.mark.slow
-def test_lesson_runs(tmp_path):
-    import runpy
-
-    mod = runpy.run_path("lessons/01_gamma_buckets.py")
-    written = mod["main"](str(tmp_path))
-    assert len(written) == 2 and all(open(p, "rb").read(4) == b"\x89PNG" for p in written)
+    assert "would saturate" in lab.simulate()["warning"]
 
 
 def test_preset_loads_its_defaults_but_a_link_wins():

@@ -13,12 +13,14 @@ INPUT_TIMES_MS = (20.0, 23.0, 26.0, 29.0, 32.0, 90.0, 140.0, 142.0, 144.0, 146.0
 
 
 def saturation_warning(threshold: float, tau_ms: float, dt_ms: float, max_signal: float) -> str:
-    """Non-empty when 2ϑτ/dt (the fastest signal the encoder follows) is below the signal."""
+    """Non-empty when 2ϑτ/dt (what one spike per step can follow) is below the signal: the
+    encoder then sends several spikes in one step, where the paper's would saturate."""
     cap = 2 * threshold * tau_ms / dt_ms
     if cap < max_signal:
-        return (f"Encoder saturates: 2ϑτ/dt = {cap:.3g} is below the largest signal "
-                f"{max_signal:.3g}; spikes (at most one per step) cannot keep up (MODEL.md §6). "
-                "Lower dt or raise ϑ or τ.")
+        return (f"One spike per step would saturate here: 2ϑτ/dt = {cap:.3g} is below the "
+                f"largest signal {max_signal:.3g}, so the encoder sends several spikes in some "
+                "steps (the paper's one-spike encoder, max_spikes_per_step=1, could not keep up; "
+                "MODEL.md §6). Lower dt or raise ϑ or τ to keep one spike per step.")
     return ""
 
 
