@@ -262,6 +262,8 @@ def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
     finally:
         probe.stop()
         client.stop()
+        for child in probe.root.children(recursive=True):  # --num-procs forks workers
+            child.terminate()
         server.terminate()
         try:
             server.wait(timeout=20)
