@@ -85,14 +85,16 @@ def create_page(model: ResolutionModel | None = None):
             for kind in ("sg-spatial", *LIF_KINDS)}
     table = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["wb-table"])
     kernels = pn.pane.HoloViews(kernels_figure({}), backend="bokeh")
-    work = {"thread": None, "jobs": [], "drawn": 0, "done": 0, "error": None}
+    work = {"thread": None, "pending": None, "drawn": 0, "done": 0, "error": None}
 
     def start(jobs, label):
-        """Run ``jobs`` one after the other in a thread; each finished job is drawn."""
+        """Run ``jobs`` one after the other in a thread; each finished job is drawn. While a run
+        is busy the latest request waits its turn (a slider moved twice runs once more)."""
         if work["thread"] is not None and work["thread"].is_alive():
+            work["pending"] = (jobs, label)
             return
         model.status = label
-        run.disabled = test_dt.disabled = True
+        run.disabled = True
 
         def target():
             for job in jobs:
@@ -134,7 +136,10 @@ def create_page(model: ResolutionModel | None = None):
                 model.status = f"error: {work['error']}"
                 work["error"] = None
             draw()
-        if idle and run.disabled:
+        if idle and work["pending"] is not None:
+            pending, work["pending"] = work["pending"], None
+            start(*pending)
+        elif idle and run.disabled:
             run.disabled = test_dt.disabled = False
 
     def probe_jobs(dt):
