@@ -9,7 +9,7 @@ import time
 
 def _train(args: argparse.Namespace) -> int:
     from .errors import DivergenceError
-    from .experiment import Experiment, test_at_dt
+    from .experiment import Experiment, dt_value, test_at_dt
     from .learning import MODES
     from .memory import PeakMemory
     from .tasks import make_task
@@ -38,13 +38,8 @@ def _train(args: argparse.Namespace) -> int:
         overrides["discretisation"] = args.discretisation
     if args.max_spikes_per_step is not None:
         overrides["max_spikes_per_step"] = args.max_spikes_per_step
-    for dt in args.test_dt_ms or ():
-        try:
-            ok = 0 < float(dt) < float("inf")
-        except ValueError:
-            ok = False
-        if not ok:
-            raise ValueError(f"--test-dt-ms values must be numbers > 0 in ms (got {dt!r})")
+    for dt in args.test_dt_ms or ():  # checked before training, not after it
+        dt_value(dt, "--test-dt-ms")
     overrides["device"] = args.device
     start = time.perf_counter()
     if args.n_hidden is not None and args.n_hidden < 1:

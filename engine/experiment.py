@@ -5,6 +5,7 @@ learning rate between epochs and training continues at the new setting.
 """
 from __future__ import annotations
 
+import math
 import random
 import time
 from typing import Iterable
@@ -33,10 +34,9 @@ class Experiment:
                  seed: int = 0, update_every: int | None = None, train_dt_ms=None,
                  **config_overrides):
         if train_dt_ms is not None:
-            train_dt_ms = tuple(float(d) for d in train_dt_ms)
-            if not train_dt_ms or not all(0 < d < float("inf") for d in train_dt_ms):
-                raise ValueError(f"train_dt_ms must be None or a non-empty list of dt > 0 in ms "
-                                 f"(got {train_dt_ms!r})")
+            train_dt_ms = tuple(dt_value(d, "train_dt_ms") for d in train_dt_ms)
+            if not train_dt_ms:
+                raise ValueError("train_dt_ms must be None or a non-empty list of dt in ms")
         self.train_dt_ms = train_dt_ms
         self._dt_draws = random.Random(seed)
         self.task = make_task(task, seed=seed) if isinstance(task, str) else task
@@ -89,10 +89,17 @@ def test_at_dt(task, net: Network, dts_ms: Iterable) -> dict[str, dict]:
     """The trained ``net`` evaluated at each dt in ``dts_ms`` (the same inputs in ms, re-binned):
     ``{str(dt): task.evaluate(copy at dt)}``, each with ``spikes_per_neuron_per_s``. Keys are the
     values as given (strings stay as they are, e.g. from the command line); ``net`` is unchanged."""
-    out = {}
-    for dt in dts_ms:
+    values = [(dt, dt_value(dt, "test dt_ms")) for dt in dts_ms]  # all checked before any run
+    return {dt if isinstance(dt, str) else f"{value:g}": task.evaluate(net.copy_at_dt(value))
+            for dt, value in values}
+
+
+def dt_value(dt, field: str) -> float:
+    """``dt`` (a number or its text) as a float in ms; ValueError naming ``field`` unless > 0."""
+    try:
         value = float(dt)
-        if not value > 0 or value != value or value == float("inf"):
-            raise ValueError(f"test dt_ms must be a finite number > 0 (got {dt!r})")
-        out[dt if isinstance(dt, str) else f"{value:g}"] = task.evaluate(net.copy_at_dt(value))
-    return out
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"{field} must be a finite number > 0 in ms (got {dt!r})")
+    return value
