@@ -44,7 +44,7 @@ def spikes_figure(results: dict, kind: str, probe: dict | None = None):
             color=COLORS[kind]))
         els.append(hv.Text(2.0, y, f"{label}: {m['match_score']:.2f}", halign="left",
                            fontsize=8).opts(backend="bokeh"))
-    return hv.Overlay(bands + els).opts(
+    return hv.Overlay(els + bands).opts(
         backend="bokeh", width=640, height=60 + 34 * n, title=TITLES[kind], yaxis=None,
         show_grid=True, show_legend=False)
 
@@ -146,11 +146,15 @@ def create_page(model: ResolutionModel | None = None):
         # SpikingGamma first (fast), then the LIF networks (their per-step loop is slower)
         return [lambda: model.probe(dt, ("sg-spatial",)), lambda: model.probe(dt, LIF_KINDS)]
 
+    def slider_jobs(dt):
+        done = f"ran the trained networks at test dt = {dt:g} ms (the table's '(test)' rows)"
+        return [*probe_jobs(dt), lambda: setattr(model, "status", done)]
+
     def compare_jobs():
         return [model.compare, *probe_jobs(test_dt.value)]
 
     run.on_click(lambda _: start(compare_jobs(), "training and running at each dt…"))
-    test_dt.param.watch(lambda e: start(probe_jobs(e.new),
+    test_dt.param.watch(lambda e: start(slider_jobs(e.new),
                                         f"running the trained networks at {e.new:g} ms…"), "value")
 
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
@@ -176,6 +180,8 @@ def create_page(model: ResolutionModel | None = None):
         "online learning, and LIF networks trained with surrogate gradients (BPTT, OTTT). "
         "SpikingGamma's buckets step exactly in ms (`engine.buckets.bucket_step`) and its "
         "encoder sends as many spikes per step as the signal needs (`engine.encoder`), so its "
-        "kernels, rates and spike times should stay put while the LIF networks' move.")
+        "kernels are the same in ms at every dt (last plot). The table shows what the trained "
+        "networks do: spike times can still move where the finer input carries sub-millisecond "
+        "timing the network never saw at 1 ms (BENCHMARKS.md, resolution).")
     main = [pn.Column(intro, status, probe_text, table, *figs.values(), kernels)]
     return template("resolution", sidebar, main)
