@@ -62,8 +62,8 @@ def _text(locator) -> str:
     return locator.evaluate("e => (e.shadowRoot || e).textContent") if locator.count() else ""
 
 
-def _wait(page, cond, timeout_s):
+def _wait(pg, cond, timeout_s):
     deadline = time.time() + timeout_s
     while not cond():
         assert time.time() < deadline, "timed out"
-        page.wait_for_timeout(250)
+        pg.wait_for_timeout(250)

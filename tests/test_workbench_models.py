@@ -3,8 +3,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 from workbench.trainer_model import TrainerModel
 
 
