@@ -174,7 +174,7 @@ def test_encoder_chunk_is_bitwise_the_encoder_step(dtype, adaptive):
     assert float(got[0].sum()) > 0 and float(got[0].max()) <= 3
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.cuda  # skipped by conftest where no CUDA device is present (and only this may skip)
 def test_chunked_equals_per_step_on_cuda():
     net = make_net("synapse", adaptive=True, device="cuda")
     inputs, targets = data()

@@ -115,9 +115,10 @@ def test_train_dt_pause_resume_reset_url_and_exports(page, base_url, tmp_path):
     _wait(page, lambda: _epoch(page) > at)
     # pause, then nothing moves; resume; reset
     page.locator(".wb-pause button").click()
-    page.wait_for_timeout(800)
+    _wait(page, lambda: "paused" in _status(page))
+    page.wait_for_timeout(1500)  # an epoch that was finishing when Pause came is shown by now
     paused = _epoch(page)
-    page.wait_for_timeout(1200)
+    page.wait_for_timeout(1500)
     assert _epoch(page) == paused and "paused" in _status(page)
     page.locator(".wb-play button").click()
     _wait(page, lambda: _epoch(page) > paused)
