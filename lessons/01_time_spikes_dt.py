@@ -17,7 +17,6 @@
 # `jupytext --to notebook lessons/01_time_spikes_dt.py` · in the workbench: Lessons page.
 
 # %%
-import numpy as np
 import holoviews as hv
 
 from workbench.encoder_model import EncoderLabModel
