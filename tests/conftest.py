@@ -19,6 +19,20 @@ REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared" / "data"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cache_dir(tmp_path_factory) -> Path:
+    """Generated files (the Resolution explorer's trained networks) go to a temporary folder,
+    not to the user's ~/.cache."""
+    path = tmp_path_factory.mktemp("cache")
+    old = os.environ.get("SPIKINGGAMMA_CACHE_DIR")
+    os.environ["SPIKINGGAMMA_CACHE_DIR"] = str(path)
+    yield path
+    if old is None:
+        os.environ.pop("SPIKINGGAMMA_CACHE_DIR", None)
+    else:
+        os.environ["SPIKINGGAMMA_CACHE_DIR"] = old
+
+
 @pytest.fixture(scope="session")
 def data_dir() -> Path:
     """Real data sets: $SPIKINGGAMMA_DATA_DIR, else ../shared/data beside the repository

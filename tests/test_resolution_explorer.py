@@ -25,22 +25,27 @@ def test_compare_runs_every_network_at_every_dt_and_probe_checks_its_range():
         model.probe(3.0)
 
 
-def test_the_stored_run_matches_the_engine_and_loads_without_training():
-    """The page opens with this run; if the engine's defaults change, regenerate it with
-    ``python -m workbench.resolution_model --store`` (this test says so by failing)."""
-    model = ResolutionModel()
+def test_a_trained_run_is_stored_and_loads_without_training():
+    """The first run of a seed trains and stores; a later session loads it from the cache
+    folder (tests: a session-wide temporary one, see conftest)."""
+    import workbench.resolution_model as rm
+    first = ResolutionModel(epochs=2, seed=11)
+    first.networks()
     for kind in ("sg-spatial", *LIF_KINDS):
-        assert os.path.exists(store_path(model.seed, model.epochs, kind)), kind
-    nets = model._load_stored()
-    assert nets is not None, "stored run missing or stale: python -m workbench.resolution_model --store"
-    assert model.progress == 0  # nothing was trained
+        assert os.path.exists(store_path(first.seed, first.epochs, kind)), kind
+    later = ResolutionModel(epochs=2, seed=11)
+    nets = later._load_stored()
+    assert nets is not None and later.progress == 0  # nothing was trained
+    assert "loaded the stored run" in later.status
+    assert rm.store_dir().startswith(os.environ[rm.CACHE_ENV])
 
 
 @pytest.mark.browser
 def test_explorer_draws_a_result_unasked_and_the_test_dt_slider_reruns(page, base_url):  # noqa: F811
     page.goto(f"{base_url}/resolution", timeout=90000)
     table, probe = page.locator(".wb-table"), page.locator(".wb-probe")
-    _wait(page, lambda: "lif-ottt" in _text(table), 180)  # drawn without pressing anything
+    # drawn without pressing anything: the first run of seed 0 trains (a progress bar), then runs
+    _wait(page, lambda: "lif-ottt" in _text(table), 600)
     text = _text(table)
     assert "sg-spatial" in text and "lif-bptt" in text and "3/3" in text  # SpikingGamma at 1 ms
     assert "trained 150 epochs at dt = 1 ms" in _text(page.locator(".wb-status"))

@@ -1,9 +1,10 @@
 """Resolution explorer state: one trained network run at several dt, beside LIF baselines.
 
 No Panel. The networks are the pattern task's, trained at dt = 1 ms: SpikingGamma (``spatial``)
-and LIF with surrogate gradients (BPTT and OTTT). A stored run (``assets/resolution/``, written by
-``python -m workbench.resolution_model --store``) is loaded when it matches the settings and the
-engine's configuration; otherwise :meth:`ResolutionModel.train` trains, reporting ``progress``.
+and LIF with surrogate gradients (BPTT and OTTT). The first run of a seed trains them
+(:meth:`ResolutionModel.train`, reporting ``progress``) and stores them in a cache folder outside
+the repository (``$SPIKINGGAMMA_CACHE_DIR``, default ``~/.cache/spikinggamma/resolution``); later
+sessions and server restarts load that run when it matches the engine's configuration.
 :meth:`compare` runs every network at each of ``DTS_MS`` with :func:`engine.experiment.test_at_dt`
 (the function ``spikinggamma train --test-dt-ms`` and ``bench resolution`` use), and
 :meth:`probe` runs them at one test dt.
@@ -18,16 +19,22 @@ import param
 DTS_MS = (2.0, 1.0, 0.5, 0.25, 0.1)
 TEST_DT_BOUNDS = (0.05, 2.0)
 LIF_KINDS = {"lif-bptt": "bptt", "lif-ottt": "ottt"}
-STORE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets",
-                     "resolution")
+CACHE_ENV = "SPIKINGGAMMA_CACHE_DIR"
 DEFAULT_EPOCHS = 150
 
 _CACHE: dict = {}  # (seed, epochs) -> trained networks, shared by the server's sessions
 _CACHE_LOCK = threading.Lock()
 
 
+def store_dir() -> str:
+    """Where trained explorer networks are kept: ``$SPIKINGGAMMA_CACHE_DIR/resolution`` or
+    ``~/.cache/spikinggamma/resolution`` (generated files, never in the repository)."""
+    root = os.environ.get(CACHE_ENV) or os.path.join(os.path.expanduser("~"), ".cache", "spikinggamma")
+    return os.path.join(root, "resolution")
+
+
 def store_path(seed: int, epochs: int, kind: str) -> str:
-    return os.path.join(STORE, f"pattern_seed{seed}_epochs{epochs}_{kind}.pt")
+    return os.path.join(store_dir(), f"pattern_seed{seed}_epochs{epochs}_{kind}.pt")
 
 
 class ResolutionModel(param.Parameterized):
@@ -48,12 +55,14 @@ class ResolutionModel(param.Parameterized):
     # ------------------------------------------------------------------ networks
     def networks(self) -> dict:
         """{"sg-spatial": Network, "lif-bptt": LIFNetwork, "lif-ottt": LIFNetwork} trained at 1 ms:
-        this session's uploaded network, the server's cache, the stored run, or a new training."""
+        this session's uploaded network, the server's cache, the stored run, or a new training
+        (then stored)."""
         key = (self.seed, self.epochs)
         with _CACHE_LOCK:
             nets = _CACHE.get(key) or self._load_stored()
             if nets is None:
                 nets = self.train()
+                self._store(nets)
             _CACHE[key] = nets
         if self.network is not None:
             nets = {**nets, "sg-spatial": self.network}
@@ -76,7 +85,7 @@ class ResolutionModel(param.Parameterized):
             lif = LIFNetwork(LIFConfig(**blob["config"]))
             lif.load_state_dict(blob["state_dict"])
             nets[kind] = lif
-        self.status = "loaded the stored run (assets/resolution/)"
+        self.status = f"loaded the stored run ({store_dir()})"
         return nets
 
     def train(self) -> dict:
@@ -103,19 +112,23 @@ class ResolutionModel(param.Parameterized):
         self.progress = 100
         return nets
 
-    def store(self) -> str:
-        """Write the trained networks to ``assets/resolution/`` (what the page opens with)."""
+    def _store(self, nets: dict) -> None:
+        """Write trained networks to :func:`store_dir` atomically; a folder that cannot be
+        written only costs the next session a training."""
         import dataclasses
 
         import torch
-        nets = self.networks()
-        os.makedirs(STORE, exist_ok=True)
-        nets["sg-spatial"].save(store_path(self.seed, self.epochs, "sg-spatial"))
-        for kind in LIF_KINDS:
-            torch.save({"config": dataclasses.asdict(nets[kind].cfg),
-                        "state_dict": nets[kind].state_dict()},
-                       store_path(self.seed, self.epochs, kind))
-        return STORE
+
+        from engine.checkpoint import atomic_path
+        try:
+            os.makedirs(store_dir(), exist_ok=True)
+            nets["sg-spatial"].save(store_path(self.seed, self.epochs, "sg-spatial"))
+            for kind in LIF_KINDS:
+                with atomic_path(store_path(self.seed, self.epochs, kind)) as tmp:
+                    torch.save({"config": dataclasses.asdict(nets[kind].cfg),
+                                "state_dict": nets[kind].state_dict()}, tmp)
+        except OSError as err:
+            self.status = f"trained (not stored: {err})"
 
     # ------------------------------------------------------------------ runs
     def _run_at(self, nets: dict, dts, kinds=("sg-spatial", *LIF_KINDS)) -> dict:
@@ -192,14 +205,13 @@ if __name__ == "__main__":
 
     import torch
 
-    parser = argparse.ArgumentParser(description="train and store the Resolution explorer's run")
-    parser.add_argument("--store", action="store_true", help="write assets/resolution/")
+    parser = argparse.ArgumentParser(description="train (or load) and print the Resolution "
+                                                 "explorer's run; the trained networks are stored "
+                                                 f"under ${CACHE_ENV} or ~/.cache/spikinggamma")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--epochs", type=int, default=DEFAULT_EPOCHS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     model = ResolutionModel(seed=args.seed, epochs=args.epochs)
-    if args.store:
-        print(model.store())
     for row in table_rows(model.compare()):
         print(row)
