@@ -175,7 +175,9 @@ def test_online_memory_does_not_grow_with_steps_but_bptt_does():
     mb = {(k, n): _subprocess_point(k, n)["training_memory_mb"]
           for k in ("sg-spatial", "sg-traces", "sg-bptt") for n in (1000, 4000)}
     for kind in ("sg-spatial", "sg-traces"):
-        assert mb[kind, 4000] < mb[kind, 1000] + 2.0, mb  # MiB: flat up to sampling noise
+        # flat up to sampling noise: the chunk buffers' peak varies ±1.5 MiB run to run (35.9 to
+        # 38.4 MiB at 1,000 steps), so the bound is the issue's 10 %, not an absolute few MiB
+        assert mb[kind, 4000] < 1.10 * mb[kind, 1000], mb
     assert mb["sg-bptt", 4000] > mb["sg-bptt", 1000] + 100.0, mb  # ~78 KiB per step
 
 
