@@ -14,9 +14,9 @@ def _train(args: argparse.Namespace) -> int:
     from .memory import PeakMemory
     from .tasks import make_task
 
-    if args.mode not in MODES:
+    if args.mode is not None and args.mode not in MODES:
         raise ValueError(f"--mode must be one of {MODES}")
-    if args.epochs < 1:
+    if args.epochs is not None and args.epochs < 1:
         raise ValueError(f"--epochs must be >= 1 (got {args.epochs})")
     if args.threads is not None:
         if args.threads < 1:
@@ -50,8 +50,14 @@ def _train(args: argparse.Namespace) -> int:
     else:  # a real data set (engine.bench.live_task)
         from .bench.live_task import DataTask
         task = DataTask(args.task, seed=args.seed, data_dir=args.data_dir, **hidden)
+    # a real data set's recipe (engine.bench.tasks.RECIPES) sets what the flags leave open
+    args.dt_ms = args.dt_ms if args.dt_ms is not None else getattr(task, "default_dt_ms", 1.0)
+    args.epochs = args.epochs if args.epochs is not None else getattr(task, "default_epochs", 300)
+    args.mode = args.mode if args.mode is not None else getattr(task, "default_mode", "traces")
+    schedule = getattr(task, "lr_schedule", None)
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
-                    train_dt_ms=args.train_dt_ms, **overrides)
+                    train_dt_ms=args.train_dt_ms, lr_schedule=schedule,
+                    total_updates=args.epochs if schedule else None, **overrides)
     bar = None
     if not args.json:
         from tqdm import tqdm
@@ -103,9 +109,13 @@ def build_parser() -> argparse.ArgumentParser:
                     choices=["pattern", "coincidence", "qtdb", "fsdd", "nmnist", "smnist"])
     tr.add_argument("--data-dir", default=None,
                     help="real data sets' folder (default $SPIKINGGAMMA_DATA_DIR)")
-    tr.add_argument("--dt-ms", type=float, default=1.0, help="time step (ms)")
-    tr.add_argument("--mode", default="traces", help="spatial | traces | bptt")
-    tr.add_argument("--epochs", type=int, default=300)
+    tr.add_argument("--dt-ms", type=float, default=None,
+                    help="time step (ms); default: the data set's recipe, 1 ms for pattern/coincidence")
+    tr.add_argument("--mode", default=None,
+                    help="spatial | traces | bptt; default: the data set's recipe, traces for pattern/coincidence")
+    tr.add_argument("--epochs", type=int, default=None,
+                    help="training sequences (one batch each); default: the data set's recipe "
+                         "(its epochs × batches per epoch), 300 for pattern/coincidence")
     tr.add_argument("--seed", type=int, default=0)
     tr.add_argument("--lr", type=float, default=None, help="learning rate (default: the task's)")
     tr.add_argument("--tau-ms", type=float, default=None, help="bucket time constant (ms)")

@@ -23,7 +23,8 @@ class Experiment:
     Args:
         task: a task object or name (``"pattern"``, ``"coincidence"``).
         dt_ms, mode, lr, seed: the run's settings (``lr=None``: the task's own); ``config_overrides`` go to the task's
-            ``network_config``; ``update_every`` as in :class:`engine.Trainer`.
+            ``network_config``; ``update_every``, ``lr_schedule``, ``total_updates`` as in
+            :class:`engine.Trainer`.
         train_dt_ms: ``None`` (every epoch at ``dt_ms``), or several dt (ms) of which each
             epoch draws one (seeded): a network that has met several resolutions does not learn
             to rely on one grid's quantisation (output spikes just above threshold at 1 ms can
@@ -32,6 +33,7 @@ class Experiment:
 
     def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float | None = None,
                  seed: int = 0, update_every: int | None = None, train_dt_ms=None,
+                 lr_schedule: str | None = None, total_updates: int | None = None,
                  **config_overrides):
         if train_dt_ms is not None:
             train_dt_ms = tuple(dt_value(d, "train_dt_ms") for d in train_dt_ms)
@@ -43,7 +45,8 @@ class Experiment:
         torch.manual_seed(seed)
         self.net = Network(self.task.network_config(dt_ms, **config_overrides), seed=seed)
         self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr or self.task.lr,
-                               update_every=update_every, warmup_ms=self.task.warmup_ms)
+                               update_every=update_every, warmup_ms=self.task.warmup_ms,
+                               lr_schedule=lr_schedule, total_updates=total_updates)
         self.epoch_index = 0
         self.history: list[dict] = []
         self.last_result = None

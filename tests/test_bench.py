@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import torch
+
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,7 +54,8 @@ def test_accuracy_and_resolution_rows(tmp_path, data_dir):
     report.write(resolution.summarize(rows), tmp_path, "resolution_summary")
     md = markdown.write(tmp_path, tmp_path / "B.md").read_text()
     assert "resolution_summary" in md and "| task |" in md
-    assert accuracy.DT_MS.keys() == set(accuracy.TASKS)
+    from engine.bench.tasks import RECIPES
+    assert RECIPES.keys() == set(accuracy.TASKS)
 
 
 def test_sweep_records_failures_and_resumes(tmp_path):
@@ -90,3 +93,14 @@ def test_memory_time_ratios_side_by_side():
     assert set(by) == {"sg-spatial", "sg-spatial@step", "snntorch"}
     assert by["snntorch"]["time_ratio_vs_snntorch"] == 1.0
     assert all(r["best_us_per_step"] > 0 and r["n_steps"] == 100 for r in rows)
+
+
+def test_subsets_of_label_sorted_splits_hold_every_class(data_dir):
+    """FSDD's files are sorted by digit: a prefix of 200 would be digit 0 alone."""
+    from engine.bench.tasks import make_task
+    task = make_task("fsdd", quick=True, data_dir=data_dir, n_train=60, n_test=40)
+    _, train_labels = task.train_batch(task.recipe.dt_ms, 0)
+    test_labels = torch.cat([y for _, y in task.test_chunks(task.recipe.dt_ms)])
+    assert train_labels.unique().numel() >= 6 and test_labels.unique().numel() >= 8
+    again = make_task("fsdd", quick=True, data_dir=data_dir, n_train=60, n_test=40)
+    assert torch.equal(again.test_idx, task.test_idx)  # the same subset every time

@@ -211,11 +211,12 @@ def test_coincidence_tuning_reads_the_delay_built_into_the_kernels():
 
 
 def test_cli_trains_on_a_real_data_set_and_names_missing_data(data_dir, tmp_path):
-    out = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "qtdb", "--dt-ms", "4",
-                          "--epochs", "2", "--mode", "spatial", "--n-hidden", "16", "--data-dir",
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "qtdb",
+                          "--epochs", "2", "--n-hidden", "16", "--data-dir",
                           str(data_dir), "--json"], capture_output=True, text=True, timeout=300, check=True)
     row = json.loads(out.stdout)
     assert row["task"] == "qtdb" and 0.0 <= row["accuracy"] <= 1.0 and row["spikes_per_neuron_per_s"] > 0
+    assert (row["dt_ms"], row["mode"]) == (4.0, "spatial")  # the data set's recipe fills the flags left out
     missing = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "fsdd", "--epochs", "1",
                               "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "Jakobovski/free-spoken-digit-dataset" in missing.stderr

@@ -1,4 +1,6 @@
 """Learning without surrogate gradients: traces equals bptt; online memory is flat in T."""
+import math
+
 import pytest
 import torch
 
@@ -122,6 +124,41 @@ def test_update_every_steps_the_optimizer_within_a_sequence():
     inputs, targets = data()
     trainer.train_sequence(inputs.float(), targets.float())
     assert trainer.n_updates == 3
+
+
+def test_cosine_schedule_decays_to_the_floor_and_holds_there():
+    from engine.learning import LR_FLOOR
+    net = two_layer(dtype="float32")
+    trainer = engine.Trainer(net, mode="spatial", lr=1e-2, update_every=10, lr_schedule="cosine",
+                             total_updates=4)
+    inputs, targets = data()  # 60 steps: 6 updates, 2 past the schedule's end
+    lrs = []
+    for _ in range(2):
+        trainer.train_sequence(inputs[:30].float(), targets[:30].float())
+        lrs.append(trainer.optimizer.param_groups[0]["lr"])
+    assert trainer.n_updates == 6
+    assert lrs[0] == pytest.approx(1e-2 * (LR_FLOOR + (1 - LR_FLOOR) * 0.5 * (1 + math.cos(math.pi * 3 / 4))))
+    assert lrs[1] == pytest.approx(1e-2 * LR_FLOOR)
+    constant = engine.Trainer(net, mode="spatial", lr=1e-2)
+    constant.train_sequence(inputs.float(), targets.float())
+    assert constant.optimizer.param_groups[0]["lr"] == 1e-2
+
+
+@pytest.mark.parametrize("kw, field", [(dict(lr_schedule="step", total_updates=3), "lr_schedule"),
+                                       (dict(lr_schedule="cosine"), "total_updates"),
+                                       (dict(lr_schedule="cosine", total_updates=0), "total_updates"),
+                                       (dict(weight_decay=-1.0), "weight_decay")])
+def test_bad_schedule_or_weight_decay_names_the_field(kw, field):
+    with pytest.raises(ValueError, match=field):
+        engine.Trainer(two_layer(), **kw)
+
+
+def test_weight_decay_shrinks_weights_that_get_no_gradient():
+    net = two_layer(dtype="float32")
+    before = net.layers[0].weight.detach().clone()
+    trainer = engine.Trainer(net, mode="spatial", optimizer="sgd", lr=0.1, weight_decay=0.5)
+    trainer.train_sequence(torch.zeros(20, 2, 6), torch.zeros(20, 2, 3))  # silent: no gradient
+    assert torch.allclose(net.layers[0].weight.detach(), before * (1 - 0.1 * 0.5))
 
 
 @pytest.mark.parametrize("mode", ["spatial", "traces"])

@@ -1,25 +1,26 @@
 """Benchmark ``accuracy``: test accuracy on qtdb, fsdd, nmnist, smnist for SpikingGamma (spatial,
-traces) and LIF-BPTT at the same layer sizes and the same number of training batches, with hidden
-spikes per neuron per second and synaptic operations per sample.
+traces) against LIF-BPTT and LIF-OTTT at the same layer sizes and the same number of training
+batches, with hidden spikes per neuron per second and synaptic operations per sample.
 
-dt per task (ms): qtdb 4 (the data's own step), fsdd 2, nmnist 1, smnist 2. ``sg-traces`` keeps
-K eligibility traces per parameter and sample, so it trains on ``TRACES_FRACTION`` of the batches
-(its row says how many).
+Each data set trains with its :class:`engine.bench.tasks.Recipe` (dt, epochs, lr and its cosine
+schedule), the same for every model; ``--epochs`` overrides the recipe's. ``sg-traces`` keeps K
+eligibility traces per parameter and sample, so it trains on ``TRACES_FRACTION`` of the batches
+(its row says how many). One row per model and seed; :func:`summarize` gives mean ± spread.
 """
 from __future__ import annotations
 
 import json
+import statistics
 
-MODELS = ("sg-spatial", "sg-traces", "lif-bptt")
+MODELS = ("sg-spatial", "sg-traces", "lif-bptt", "lif-ottt")
 TASKS = ("qtdb", "fsdd", "nmnist", "smnist")
-DT_MS = {"qtdb": 4.0, "fsdd": 2.0, "nmnist": 1.0, "smnist": 2.0}
 HIDDEN = {"quick": (64,), "full": (128,)}
-EPOCHS = {"quick": 1, "full": 3}
+QUICK_EPOCHS = 1
 TRACES_FRACTION = {"quick": 0.5, "full": 0.34}
 
 
 def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
-        epochs: int | None = None) -> list[dict]:
+        epochs: int | None = None, seeds=(0,)) -> list[dict]:
     import torch
 
     from .models import BenchModel
@@ -37,23 +38,46 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
             rows.append({"task": name, "model": "-", "error": repr(err)})
             log(f"{name}: {err!r}")
             continue
-        dt = DT_MS[name]
+        recipe = task.recipe
+        dt = recipe.dt_ms
+        n_epochs = epochs or (QUICK_EPOCHS if quick else recipe.epochs)
         for kind in models:
-            try:
-                model = BenchModel(kind, task, dt, hidden=HIDDEN[size])
-                n_batches = (epochs or EPOCHS[size]) * task.batches_per_epoch
-                if kind == "sg-traces":
-                    n_batches = max(1, int(n_batches * TRACES_FRACTION[size]))
-                info = train(model, task, dt, n_batches)
-                m = evaluate(model, task, dt)
-                row = {"task": name, "model": kind, "dt_ms": dt, "hidden": "x".join(map(str, HIDDEN[size])),
-                       "params": model.n_params, "train_batches": n_batches, "batch_size": task.batch_size,
-                       "n_train": task.n_train, "n_test": task.n_test, "crop_ms": task.crop_ms,
-                       "accuracy_pct": round(m["accuracy"], 2),
-                       "spikes_per_neuron_per_s": round(m["spikes_per_neuron_per_s"], 1),
-                       "synops_per_sample": round(m["synops_per_sample"]), **info}
-            except Exception as err:
-                row = {"task": name, "model": kind, "error": repr(err)}
-            log(json.dumps(row))
-            rows.append(row)
+            for seed in seeds:
+                try:
+                    n_batches = n_epochs * task.batches_per_epoch
+                    if kind == "sg-traces":
+                        n_batches = max(1, int(n_batches * TRACES_FRACTION[size]))
+                    model = BenchModel(kind, task, dt, hidden=HIDDEN[size], lr=recipe.lr, seed=seed,
+                                       lr_schedule=recipe.lr_schedule, total_updates=n_batches)
+                    info = train(model, task, dt, n_batches)
+                    m = evaluate(model, task, dt)
+                    row = {"task": name, "model": kind, "seed": seed, "dt_ms": dt,
+                           "hidden": "x".join(map(str, HIDDEN[size])), "params": model.n_params,
+                           "train_batches": n_batches, "batch_size": task.batch_size,
+                           "n_train": task.n_train, "n_test": task.n_test, "crop_ms": task.crop_ms,
+                           "accuracy_pct": round(m["accuracy"], 2),
+                           "spikes_per_neuron_per_s": round(m["spikes_per_neuron_per_s"], 1),
+                           "synops_per_sample": round(m["synops_per_sample"]), **info}
+                except Exception as err:
+                    row = {"task": name, "model": kind, "seed": seed, "error": repr(err)}
+                log(json.dumps(row))
+                rows.append(row)
     return rows
+
+
+def summarize(rows: list[dict]) -> list[dict]:
+    """Mean ± spread (half the range) over seeds, one row per task and model."""
+    out = []
+    ok = [r for r in rows if "error" not in r]
+    for key in dict.fromkeys((r["task"], r["model"]) for r in ok):
+        group = [r for r in ok if (r["task"], r["model"]) == key]
+        acc = [r["accuracy_pct"] for r in group]
+        rate = [r["spikes_per_neuron_per_s"] for r in group]
+        out.append({"task": key[0], "model": key[1], "seeds": len(group),
+                    "accuracy_pct": round(statistics.mean(acc), 2),
+                    "accuracy_spread": round((max(acc) - min(acc)) / 2, 2),
+                    "spikes_per_neuron_per_s": round(statistics.mean(rate), 1),
+                    "synops_per_sample": round(statistics.mean(r["synops_per_sample"] for r in group)),
+                    "train_batches": group[0]["train_batches"],
+                    "train_s": round(statistics.mean(r["train_s"] for r in group), 1)})
+    return out

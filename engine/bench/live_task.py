@@ -33,25 +33,32 @@ def _available(root: str) -> tuple[str, ...]:
 
 @functools.lru_cache(maxsize=16)
 def data_task(name: str, n_hidden: int = 128, seed: int = 0) -> "DataTask":
-    """A shared :class:`DataTask` (loading a data set takes a second; tasks hold no state)."""
-    return DataTask(name, n_hidden=n_hidden, seed=seed)
+    """A shared :class:`DataTask` (loading a data set takes a second; tasks hold no state); the
+    live workbench scores 100 test samples, not the whole split."""
+    return DataTask(name, n_hidden=n_hidden, seed=seed, n_test=100)
 
 
 class DataTask:
     """``name`` in DATASETS; ``n_hidden`` hidden neurons; ``seed`` (the network's; batches follow
-    the benchmark's seeded order). Shapes: inputs [T, B, n_channels]; labels [B] or [T, B]."""
+    the benchmark's seeded order); ``n_test``: test samples scored (``None``: the whole official
+    test split). One epoch of an Experiment is one batch; the data set's
+    :class:`engine.bench.tasks.Recipe` gives the defaults ``default_dt_ms``, ``default_epochs``
+    (batches), ``default_mode``, ``lr`` and ``lr_schedule``. Shapes: inputs [T, B, n_channels]; labels [B] or [T, B]."""
 
     loss = "ce"
-    lr = 1e-2
     score_name = "accuracy"
 
     def __init__(self, name: str, n_hidden: int = 128, seed: int = 0, data_dir: str | None = None,
-                 n_test: int = 100):
+                 n_test: int | None = None):
         if name not in DATASETS:
             raise ValueError(f"data set must be one of {DATASETS} (got {name!r})")
         self.name, self.n_hidden, self.seed = name, n_hidden, seed
-        self.bench = make_task(name, quick=False, data_dir=data_dir, n_test=n_test)
+        self.bench = make_task(name, quick=False, data_dir=data_dir, n_test=n_test or 10**9)
         self.warmup_ms = self.bench.warmup_ms
+        recipe = self.bench.recipe
+        self.lr, self.lr_schedule, self.default_dt_ms = recipe.lr, recipe.lr_schedule, recipe.dt_ms
+        self.default_mode = recipe.mode
+        self.default_epochs = recipe.epochs * self.bench.batches_per_epoch
 
     def network_config(self, dt_ms: float = 1.0, **overrides):
         return self.bench.sg_config(dt_ms, (self.n_hidden,), **overrides)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from .report import machine, markdown_table
 
-ORDER = ("memory_summary", "memory", "resolution_summary", "resolution", "accuracy")
+ORDER = ("memory_summary", "memory", "resolution_summary", "resolution", "accuracy_summary", "accuracy")
 
 
 def write(results_dir, path) -> Path:

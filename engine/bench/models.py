@@ -43,7 +43,8 @@ class BenchModel:
     """A model of ``kind`` for ``task`` (a :class:`engine.bench.tasks.BenchTask`) at ``dt_ms``."""
 
     def __init__(self, kind: str, task, dt_ms: float, hidden=(64,), lr: float = 1e-2, seed: int = 0,
-                 sg_extra: dict | None = None, lif_extra: dict | None = None):
+                 sg_extra: dict | None = None, lif_extra: dict | None = None,
+                 lr_schedule: str | None = None, total_updates: int | None = None):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS} (got {kind!r})")
         self.kind, self.task, self.hidden = kind, task, tuple(hidden)
@@ -65,6 +66,10 @@ class BenchModel:
             self.net = snntorch_peer.SnnTorchNet(cfg.sizes, dt_ms, cfg.tau_mem_ms, cfg.tau_out_ms,
                                                  cfg.threshold, cfg.slope, seed)
             self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
+        from ..learning import LRSchedule
+        # one optimizer step per training batch for every kind, so one schedule fits all
+        optimizer = self.optimizer if kind == "snntorch" else self.trainer.optimizer
+        self.schedule = LRSchedule(optimizer, lr_schedule, total_updates)
         self._dt = dt_ms
 
     @property
@@ -78,6 +83,11 @@ class BenchModel:
         self._dt = dt_ms
 
     def train_batch(self, inputs: torch.Tensor, labels: torch.Tensor) -> float:
+        loss = self._train_batch(inputs, labels)
+        self.schedule.step()
+        return loss
+
+    def _train_batch(self, inputs: torch.Tensor, labels: torch.Tensor) -> float:
         if self.kind.startswith("sg-"):
             from ..simulate import run
             return run(self.net, inputs, learner=self.trainer.learner, targets=labels, keep="none").loss
