@@ -155,13 +155,16 @@ def make_task(name: str, quick: bool = True, data_dir=None, n_train: int | None 
     sg = {"qtdb": dict(tau_ms=((5.0, 10.0, 20.0, 40.0, 80.0), long_memory), n_buckets=5,
                        weight_gain=(3.0, 1.0)),
           "fsdd": dict(tau_ms=(10.0, long_memory), n_buckets=(4, 5), weight_gain=(2.0, 1.0)),
-          "nmnist": dict(tau_ms=10.0, n_buckets=4, weight_gain=(3.0, 1.0)),
-          "smnist": dict(tau_ms=20.0, n_buckets=6, weight_gain=(5.0, 1.0))}[name]
+          "nmnist": dict(tau_ms=(10.0, long_memory), n_buckets=(4, 5), weight_gain=(3.0, 1.0),
+                         adaptive_threshold=True),  # 45 instead of 335 spikes/s at equal accuracy
+          "smnist": dict(tau_ms=(long_memory + (320.0,),) * 2, n_buckets=6, weight_gain=(5.0, 1.0))}[name]
     lif = {"qtdb": dict(tau_mem_ms=20.0, tau_out_ms=50.0, weight_gain=(3.0, 1.0)),
            "fsdd": dict(tau_mem_ms=20.0, tau_out_ms=50.0, weight_gain=(3.0, 1.0)),
            "nmnist": dict(tau_mem_ms=20.0, tau_out_ms=50.0, weight_gain=(3.0, 1.0)),
            "smnist": dict(tau_mem_ms=20.0, tau_out_ms=100.0, weight_gain=(5.0, 1.0))}[name]
-    warm = {"qtdb": 0.0, "fsdd": 50.0, "nmnist": 20.0, "smnist": 50.0}[name]
+    # sMNIST's class is known only once the image has been read: loss and prediction over the
+    # last 184 ms (engine.losses warm-up), the same for every model
+    warm = {"qtdb": 0.0, "fsdd": 50.0, "nmnist": 20.0, "smnist": 600.0}[name]
     return BenchTask(name, train_ds.n_channels, train_ds.n_classes, warm, batch, n_train, n_test,
                      crop_ms if crop_ms is not None else q_crop, train_ds, test_ds,
                      sg_overrides=sg, lif_overrides=lif, recipe=RECIPES[name])
