@@ -152,3 +152,17 @@ def test_real_data_presets_appear_when_the_data_directory_is_set(monkeypatch, da
     rows = m.train_epochs(2)
     assert [r["dt_ms"] for r in rows] == [4.0, 4.0] and 0.0 <= rows[-1]["accuracy"] <= 1.0
     assert "--task qtdb" in m.cli_command()
+
+
+def test_a_real_data_preset_keeps_its_per_layer_memory_until_tau_moves(monkeypatch, data_dir):
+    monkeypatch.setenv("SPIKINGGAMMA_DATA_DIR", str(data_dir))
+    m = TrainerModel()
+    m.apply_url_state({"preset": "fsdd", "hidden": "8"})
+    m.train_epochs(1)
+    readout = m.ex.net.cfg.layers[-1]
+    assert readout.tau_ms == (10.0, 20.0, 40.0, 80.0, 160.0)  # the recipe's long readout memory
+    assert "--tau-ms" not in m.cli_command()
+    m.param.update(tau_ms=5.0, n_buckets=3)  # moved: one τ and K for every layer
+    m.train_epochs(1)
+    assert {l.tau_ms for l in m.ex.net.cfg.layers} == {(5.0,) * 3}
+    assert "--tau-ms 5 --n-buckets 3" in m.cli_command()

@@ -118,11 +118,19 @@ class TrainerModel(param.Parameterized):
 
     # ------------------------------------------------------------------ derived
     def config_overrides(self) -> dict:
-        """NetworkConfig overrides for the task's defaults, from the current settings."""
-        return dict(tau_ms=self.tau_ms, n_buckets=self.n_buckets,
-                    threshold=(self.threshold_hidden, self.threshold_out),
-                    adaptive_threshold=self.adaptive_threshold,
-                    bucket_weights=self.bucket_weights)
+        """NetworkConfig overrides for the task's defaults, from the current settings. τ and K
+        override the preset's only once moved from its values (then one τ and K for every layer):
+        a preset's own memory may differ per layer and per bucket (the real data sets' readouts)."""
+        over = dict(threshold=(self.threshold_hidden, self.threshold_out),
+                    adaptive_threshold=self.adaptive_threshold, bucket_weights=self.bucket_weights)
+        if not self._preset_memory():
+            over.update(tau_ms=self.tau_ms, n_buckets=self.n_buckets)
+        return over
+
+    def _preset_memory(self) -> bool:
+        """Whether τ and K are still the preset's (its first layer's) values."""
+        spec = self.task().network_config(self.dt_ms).layers[0]
+        return (self.tau_ms, self.n_buckets) == (spec.tau_ms[0], spec.n_buckets)
 
     def task(self):
         return make_task(self.preset, self.n_hidden, self.seed)
@@ -131,8 +139,10 @@ class TrainerModel(param.Parameterized):
         """The equivalent ``spikinggamma train`` command line."""
         epochs = max(self.epoch, 1) if epochs is None else epochs
         cmd = (f"spikinggamma train --task {self.preset} --dt-ms {self.dt_ms:g} --mode {self.mode} "
-               f"--epochs {epochs} --seed {self.seed} --lr {self.lr:g} --tau-ms {self.tau_ms:g} "
-               f"--n-buckets {self.n_buckets} --bucket-weights {self.bucket_weights}")
+               f"--epochs {epochs} --seed {self.seed} --lr {self.lr:g} ")
+        if not self._preset_memory():
+            cmd += f"--tau-ms {self.tau_ms:g} --n-buckets {self.n_buckets} "
+        cmd += f"--bucket-weights {self.bucket_weights}"
         if self.adaptive_threshold:
             cmd += " --adaptive-threshold"
         cmd += f" --n-hidden {self.n_hidden} --threshold {self.threshold_hidden:g} {self.threshold_out:g}"
@@ -196,7 +206,8 @@ class TrainerModel(param.Parameterized):
         spec = cfg.layers
         return dict(tau_ms=spec[0].tau_ms[0], n_buckets=spec[0].n_buckets,
                     threshold_hidden=spec[0].threshold, threshold_out=spec[-1].threshold,
-                    bucket_weights=cfg.bucket_weights, lr=task.lr)
+                    adaptive_threshold=cfg.adaptive_threshold, bucket_weights=cfg.bucket_weights,
+                    lr=task.lr)
 
     @param.depends("preset", watch=True)
     def _load_preset(self):

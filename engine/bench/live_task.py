@@ -53,7 +53,8 @@ class DataTask:
         if name not in DATASETS:
             raise ValueError(f"data set must be one of {DATASETS} (got {name!r})")
         self.name, self.n_hidden, self.seed = name, n_hidden, seed
-        self.bench = make_task(name, quick=False, data_dir=data_dir, n_test=n_test or 10**9)
+        self.bench = make_task(name, quick=False, data_dir=data_dir,
+                               n_test=n_test or 10**9)  # None: every test sample
         self.warmup_ms = self.bench.warmup_ms
         recipe = self.bench.recipe
         self.lr, self.lr_schedule, self.default_dt_ms = recipe.lr, recipe.lr_schedule, recipe.dt_ms
