@@ -128,3 +128,19 @@ def test_each_data_set_is_learnt_well_above_chance(name, n_train, epochs, batch,
                        lr_schedule=r.lr_schedule, total_updates=n_batches)
     train(model, task, r.dt_ms, n_batches)
     assert evaluate(model, task, r.dt_ms)["accuracy"] >= floor
+
+
+def test_diagnose_reports_silence_memory_and_each_layer(data_dir):
+    from engine.bench.diagnose import snapshot
+    from engine.bench.models import BenchModel
+    from engine.bench.tasks import make_task
+    task = make_task("fsdd", quick=True, data_dir=data_dir, n_train=20, n_test=10)
+    task.batch_size = 5
+    model = BenchModel("sg-spatial", task, 2.0, hidden=(16,))
+    snap = snapshot(model, task, 2.0)
+    assert 0.1 < snap["active_step_fraction"] < 0.9  # recordings are shorter than the window
+    assert snap["mean_sample_ms"] < snap["sequence_ms"] == 800.0
+    hidden, readout = snap["layers"]
+    assert (hidden["memory_ms"], readout["memory_ms"]) == (40.0, 310.0)  # the recipe's readout
+    assert hidden["spikes_per_neuron_per_s"] > 0 and 0 <= hidden["dead_fraction"] <= 1
+    assert readout["weight_grad_norm"] > 0 and readout["x_p01"] < readout["x_p99"]
