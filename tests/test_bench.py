@@ -144,3 +144,10 @@ def test_diagnose_reports_silence_memory_and_each_layer(data_dir):
     assert (hidden["memory_ms"], readout["memory_ms"]) == (40.0, 310.0)  # the recipe's readout
     assert hidden["spikes_per_neuron_per_s"] > 0 and 0 <= hidden["dead_fraction"] <= 1
     assert readout["weight_grad_norm"] > 0 and readout["x_p01"] < readout["x_p99"]
+
+
+@pytest.mark.parametrize("fraction", [0.0, 1.5, float("nan")])
+def test_traces_fraction_out_of_range_names_the_field(fraction):
+    from engine.bench import accuracy
+    with pytest.raises(ValueError, match="traces_fraction"):
+        accuracy.run(traces_fraction=fraction, tasks=("qtdb",), log=lambda s: None)

@@ -5,7 +5,7 @@ batches, with hidden spikes per neuron per second and synaptic operations per sa
 Each data set trains with its :class:`engine.bench.tasks.Recipe` (dt, epochs, lr and its cosine
 schedule), the same for every model; ``--epochs`` overrides the recipe's. ``sg-traces`` keeps K
 eligibility traces per parameter and sample, so it trains on ``TRACES_FRACTION`` of the batches
-(its row says how many). One row per model and seed; :func:`summarize` gives mean ± spread.
+(its row says how many; ``--traces-fraction 1`` for equal epochs). One row per model and seed; :func:`summarize` gives mean ± spread.
 """
 from __future__ import annotations
 
@@ -20,12 +20,14 @@ TRACES_FRACTION = {"quick": 0.5, "full": 0.34}
 
 
 def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
-        epochs: int | None = None, seeds=(0,)) -> list[dict]:
+        epochs: int | None = None, seeds=(0,), traces_fraction: float | None = None) -> list[dict]:
     import torch
 
     from .models import BenchModel
     from .tasks import make_task
     from .train_eval import evaluate, train
+    if traces_fraction is not None and not 0 < traces_fraction <= 1:
+        raise ValueError(f"traces_fraction must be in (0, 1] (got {traces_fraction!r})")
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     size = "quick" if quick else "full"
@@ -46,7 +48,8 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                 try:
                     n_batches = n_epochs * task.batches_per_epoch
                     if kind == "sg-traces":
-                        n_batches = max(1, int(n_batches * TRACES_FRACTION[size]))
+                        fraction = traces_fraction if traces_fraction is not None else TRACES_FRACTION[size]
+                        n_batches = max(1, int(n_batches * fraction))
                     model = BenchModel(kind, task, dt, hidden=HIDDEN[size], lr=recipe.lr, seed=seed,
                                        lr_schedule=recipe.lr_schedule, total_updates=n_batches)
                     info = train(model, task, dt, n_batches)

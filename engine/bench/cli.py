@@ -27,7 +27,8 @@ def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
     else:
         suffix = "" if args.epochs is None else f"_{args.epochs}_epochs"
         rows = accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log, tasks=args.tasks,
-                            models=args.models, epochs=args.epochs, seeds=tuple(range(args.seeds)))
+                            models=args.models, epochs=args.epochs, seeds=tuple(range(args.seeds)),
+                            traces_fraction=args.traces_fraction)
         tables = [(f"accuracy{suffix}", rows), (f"accuracy_summary{suffix}", accuracy.summarize(rows))]
     for table, rows in tables:
         report.write(rows, args.out, table, size)
@@ -86,6 +87,8 @@ def register(subparsers) -> None:
     b.add_argument("--models", nargs="+", default=None, help="accuracy, resolution: only these models")
     b.add_argument("--seeds", type=int, default=1, help="accuracy, resolution: seeds 0..N-1")
     b.add_argument("--epochs", type=int, default=None, help="accuracy: epochs instead of the recipe's")
+    b.add_argument("--traces-fraction", type=float, default=None,
+                   help="accuracy: the share of the batches sg-traces trains on (default 1/3 at full size)")
     b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
     b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")
     b.add_argument("--markdown", type=Path, default=None, help="write the tables in --out as Markdown here")
