@@ -42,7 +42,7 @@ class LRSchedule:
                                  or total_updates < 1):
             raise ValueError(f"total_updates must be an integer >= 1 with lr_schedule={kind!r} "
                              f"(got {total_updates!r})")
-        self.kind, self.total, self.done = kind, total_updates, 0
+        self.total, self.done = total_updates, 0
         self._sched = None
         if kind == "cosine":
             lr0 = optimizer.param_groups[0]["lr"]

@@ -5,7 +5,8 @@ batches, with hidden spikes per neuron per second and synaptic operations per sa
 Each data set trains with its :class:`engine.bench.tasks.Recipe` (dt, epochs, lr and its cosine
 schedule), the same for every model; ``--epochs`` overrides the recipe's. ``sg-traces`` keeps K
 eligibility traces per parameter and sample, so it trains on ``TRACES_FRACTION`` of the batches
-(its row says how many; ``--traces-fraction 1`` for equal epochs). One row per model and seed; :func:`summarize` gives mean ± spread.
+(its row says how many; ``--traces-fraction 1`` for equal epochs). One row per model and seed;
+:func:`summarize` gives mean ± spread.
 """
 from __future__ import annotations
 
@@ -44,12 +45,12 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
         dt = recipe.dt_ms
         n_epochs = epochs or (QUICK_EPOCHS if quick else recipe.epochs)
         for kind in models:
+            n_batches = n_epochs * task.batches_per_epoch
+            if kind == "sg-traces":
+                fraction = traces_fraction if traces_fraction is not None else TRACES_FRACTION[size]
+                n_batches = max(1, int(n_batches * fraction))
             for seed in seeds:
                 try:
-                    n_batches = n_epochs * task.batches_per_epoch
-                    if kind == "sg-traces":
-                        fraction = traces_fraction if traces_fraction is not None else TRACES_FRACTION[size]
-                        n_batches = max(1, int(n_batches * fraction))
                     model = BenchModel(kind, task, dt, hidden=HIDDEN[size], lr=recipe.lr, seed=seed,
                                        lr_schedule=recipe.lr_schedule, total_updates=n_batches)
                     info = train(model, task, dt, n_batches)

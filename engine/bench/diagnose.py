@@ -38,7 +38,7 @@ def snapshot(model, task, dt_ms: float, batch_index: int = 0) -> dict:
                "memory_ms": round(float(bucket_delays_ms(layer.tau_ms.detach())[-1]), 1)}
         if l < len(net.layers) - 1 or net.cfg.readout == "spiking":
             row["spikes_per_neuron_per_s"] = round(res.spikes_per_neuron_per_s(l, inputs.shape[1]), 1)
-            row["dead_fraction"] = round(float((x.view(-1, x.shape[-1]) <= 0).all(0).float().mean()), 3)
+            row["dead_fraction"] = round(float((x <= 0).all(0).float().mean()), 3)
         layers.append(row)
     durations = torch.as_tensor(task.train_ds.durations_ms)[task.train_idx]
     return {"active_step_fraction": round(float(active.float().mean()), 3),

@@ -3,9 +3,9 @@
 Classification tasks: ``coincidence`` (synthetic), ``qtdb`` (per-step labels), ``fsdd``,
 ``nmnist``, ``smnist`` (one label per sample). ``pattern`` (spike timing, mse) is special-cased by
 the resolution benchmark. Real data comes from :mod:`engine.data` (``data_dir`` or
-$SPIKINGGAMMA_DATA_DIR) and is cropped to ``crop_ms`` and subset to ``n_train``/``n_test``: the first n of a fixed, seeded
-permutation of each split (the files are sorted by label, so a prefix would hold one or two
-classes).
+$SPIKINGGAMMA_DATA_DIR) and is cropped to ``crop_ms`` and subset to ``n_train``/``n_test``: the
+first n of a fixed, seeded permutation of each split (FSDD's files are sorted by digit, so a
+prefix would hold one or two classes).
 """
 from __future__ import annotations
 
@@ -119,7 +119,8 @@ class BenchTask:
 
 
 def subset(n_total: int, n: int) -> torch.Tensor:
-    """The first ``n`` of a fixed permutation of ``range(n_total)`` (all of it, in order, if n ≥ n_total)."""
+    """The first ``n`` of a fixed permutation of ``range(n_total)`` (all of it, in order, if
+    n ≥ n_total)."""
     if n >= n_total:
         return torch.arange(n_total)
     return torch.randperm(n_total, generator=torch.Generator().manual_seed(1234))[:n]
