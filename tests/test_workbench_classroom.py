@@ -71,7 +71,8 @@ def test_idle_session_is_paused_and_says_why():
     try:
         m.play()
         _until(lambda: (m.pull(), not m.running)[1])
-        assert "without input" in m.error and m._slots.busy == 0
+        assert "without input" in m.error
+        _until(lambda: m._slots.busy == 0)  # the run came back from the worker, the slot is free
         m.play()  # a user action: trains again
         assert m.running and m.error == ""
     finally:

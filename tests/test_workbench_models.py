@@ -64,29 +64,70 @@ def test_tau_carries_over_and_k_restarts():
     assert m.epoch == 1 and m.ex.net.cfg.layers[0].n_buckets == 3
 
 
-def test_play_pause_resume_reset_in_thread():
+def _until(m, cond, timeout_s=120.0):
+    """Pull the model's status until ``cond()``; the deadline only stops a hang."""
+    deadline = time.monotonic() + timeout_s
+    while not (m.pull(), cond())[1]:
+        assert time.monotonic() < deadline, m.status
+        time.sleep(0.05)
+
+
+def test_play_pause_resume_reset_in_a_worker_process():
     m = TrainerModel()
     try:
         m.play()
-        deadline = time.time() + 60
-        while m.ex is None or m.ex.epoch_index < 2:
-            assert time.time() < deadline
-            time.sleep(0.05)
+        _until(m, lambda: m.epoch >= 2)
+        assert m._worker is not None and m._worker.alive  # trains outside this process
+        assert m.ex is None  # the run lives in the worker meanwhile
         m.pause()
-        time.sleep(0.5)
-        m.pull()
-        paused_at = m.ex.epoch_index
+        assert m.status.startswith("paused")  # at once, before the worker has stopped
+        _until(m, lambda: m._worker is None)  # the run came back, the slot is free
+        paused_at = m.epoch
+        assert m.ex.epoch_index == paused_at == m.latest()["epoch"]
         time.sleep(1.0)
-        assert m.ex.epoch_index == paused_at and not m.running
+        assert (m.pull(), m.epoch)[1] == paused_at and not m.running
         m.play()
-        while m.ex.epoch_index < paused_at + 1:
-            assert time.time() < deadline
-            time.sleep(0.05)
+        _until(m, lambda: m.epoch > paused_at)  # the same run continues
         m.reset()
-        time.sleep(0.5)
-        m.pull()
-        assert m.epoch == 0 and not m.running
-        assert m.pull() is None or True
+        _until(m, lambda: m.epoch == 0 and m._worker is None)
+        assert not m.running and m.latest() is None
+        assert m.ex.epoch_index == 0
+    finally:
+        m.stop()
+
+
+def test_settings_apply_in_the_worker_and_bad_ones_show_while_it_trains():
+    m = TrainerModel()
+    try:
+        m.play()
+        _until(m, lambda: m.epoch >= 1)
+        m.tau_ms = 6.0
+        m.dt_ms = 0.0  # invalid: a message, the run goes on at the old dt
+        assert "dt_ms" in m.error and m.running
+        at = m.epoch
+        _until(m, lambda: m.epoch > at + 1)
+        assert "dt 1 ms" in m.status
+        m.pause()
+        _until(m, lambda: m._worker is None)
+        assert float(m.ex.net.layers[0].tau_ms[0]) == 6.0 and m.ex.net.dt_ms == 1.0
+        assert m.export("model")[:2] == b"PK"  # a zip (torch.save) built here after the pause
+    finally:
+        m.stop()
+
+
+def test_divergence_in_the_worker_pauses_and_keeps_the_last_good_parameters():
+    m = TrainerModel()
+    m.train_epochs(1)
+    try:
+        with m._run_lock:  # a weight so large that the next epoch's loss is not finite
+            m._run.ex.net.layers[0].weight.data.fill_(1e38)
+            good = {k: v.clone() for k, v in m._run.ex.net.state_dict().items()}
+        m.play()
+        _until(m, lambda: not m.running)
+        assert m.error.startswith("Paused:") and "diverg" in m.error.lower()
+        _until(m, lambda: m._worker is None)
+        after = m.ex.net.state_dict()
+        assert all((after[k] == v).all() for k, v in good.items())
     finally:
         m.stop()
 

@@ -192,6 +192,9 @@ def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
     """Run the load test (loopback only); returns per-session rows and server figures."""
     from playwright.sync_api import sync_playwright
 
+    from .trainer_model import TrainerModel
+
+    tau0 = TrainerModel(preset=preset).preset_defaults()["tau_ms"]  # the slider's start
     port = free_port()
     cmd = [sys.executable, "-m", "engine.cli", "serve", "--address", "127.0.0.1", "--port", str(port),
            "--num-procs", str(num_procs), "--max-training", str(max_training),
@@ -223,7 +226,7 @@ def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
                 s.page.locator(".wb-play button").click()
             for s in sessions:  # τ up by (1 + i mod 6) slider steps of 0.5 ms
                 s.tau_steps = 1 + s.index % 6
-                s.tau_expected = float(TAU.findall(_command(s.page))[0]) + 0.5 * s.tau_steps
+                s.tau_expected = tau0 + 0.5 * s.tau_steps
                 s.page.locator(".wb-tau-ms .noUi-handle").focus()
                 for _ in range(s.tau_steps):
                     s.page.keyboard.press("ArrowRight")

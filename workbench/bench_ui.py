@@ -85,6 +85,82 @@ def plot_updates_per_second(seconds: float = 10.0) -> tuple[float, float]:
     return sent / elapsed, patches["n"] / elapsed
 
 
+COUNT_REDRAWS_JS = r"""(() => {
+  const wb = window.__redraws = new Set();
+  const Orig = window.WebSocket;
+  window.WebSocket = class extends Orig {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", (e) => {
+        if (typeof e.data !== "string") return;
+        for (const m of e.data.matchAll(/plots of epoch (\d+)/g)) wb.add(m[1]);
+      });
+    }
+  };
+})();"""
+
+
+def redraw_cost(n: int = 20, every_s: float = 1.0, preset: str = "pattern") -> dict:
+    """Server CPU per Trainer redraw, in-process: one browser session on an in-process server is
+    sent ``n`` new snapshots, one per ``every_s``; the server process's CPU over that window,
+    less its CPU over an equal window without redraws, divided by ``n``. Works with the page of
+    any version that keeps ``page.wb_model`` (to compare before/after from a git worktree).
+    Returns {"ms_per_redraw", "received", "sent", "page_build_ms"}."""
+    import panel as pn
+    import psutil
+    from playwright.sync_api import sync_playwright
+
+    from .app import create_app, free_port
+    from .trainer_model import TrainerModel
+
+    m = TrainerModel(preset=preset)
+    m.train_epochs(2)
+    snap = m.latest()
+    pages, build_s = [], []
+
+    def app():
+        t = time.process_time()
+        page = create_app("trainer")
+        build_s.append(time.process_time() - t)
+        pages.append(page)
+        return page
+
+    port = free_port()
+    server = pn.serve({"trainer": app}, port=port, threaded=True, show=False)
+    time.sleep(1.5)
+    proc = psutil.Process()
+
+    def cpu() -> float:
+        t = proc.cpu_times()
+        return t.user + t.system
+    try:
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path="/usr/bin/chromium",
+                                  args=["--headless", "--no-sandbox", "--disable-gpu"])
+            page = b.new_page()
+            page.add_init_script(COUNT_REDRAWS_JS)
+            page.goto(f"http://127.0.0.1:{port}/trainer?preset={preset}")
+            page.wait_for_selector("canvas", timeout=60000)
+            page.wait_for_timeout(3000)
+            model = pages[-1].wb_model
+            c0 = cpu()
+            page.wait_for_timeout(n * every_s * 1000)
+            idle = cpu() - c0
+            c0 = cpu()
+            for i in range(n):
+                with model._lock:
+                    model._snapshot = {**snap, "epoch": 1000 + i}
+                    model._version += 1
+                page.wait_for_timeout(every_s * 1000)
+            busy = cpu() - c0
+            received = page.evaluate("[...window.__redraws].filter(e => +e >= 1000).length")
+            b.close()
+    finally:
+        server.stop()
+    return {"ms_per_redraw": 1000 * (busy - idle) / n, "received": received, "sent": n,
+            "page_build_ms": 1000 * build_s[-1]}
+
+
 def session_memory_mb(minutes: float = 10.0, every_s: float = 30.0) -> list[tuple[float, float]]:
     """RSS of the server (one browser session training the pattern preset) over time, MiB."""
     from playwright.sync_api import sync_playwright
@@ -144,6 +220,9 @@ def _load_main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     import sys
+    if "--redraw-cost" in sys.argv:
+        print(redraw_cost())
+        sys.exit(0)
     if "--sessions" in sys.argv:
         _load_main(sys.argv[1:])
         sys.exit(0)

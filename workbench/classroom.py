@@ -1,9 +1,9 @@
 """One server, many students: per-session limits and a queue of training slots. No Panel here.
 
-A server process runs at most ``max_training`` training threads at once. A session that presses
-Play while every slot is taken waits in a first-come queue (its status says so); a run holding a
-slot gives it up after ``turn_s`` seconds when others wait, and joins the back of the queue, so
-every student trains in turns. A running session without any user action for ``idle_minutes``
+A server process trains at most ``max_training`` runs at once, each in its slot's worker process
+(:mod:`workbench.trainer_worker`). A session that presses Play while every slot is taken waits in
+a first-come queue (its status says so); a run holding a slot gives it up after ``turn_s``
+seconds when others wait, and joins the back of the queue, so every student trains in turns. A running session without any user action for ``idle_minutes``
 is paused and gives its slot back.
 
     limits = Limits(max_training=2, turn_s=20)      # what ``spikinggamma serve`` sets
@@ -23,7 +23,7 @@ class Limits:
     """What one session may use on a shared server (per server process).
 
     Args:
-        max_training: training threads running at once; the rest queue for a slot.
+        max_training: runs training at once (one worker process each); the rest queue.
         turn_s: seconds a run keeps its slot while others wait, then it queues again.
         idle_minutes: a running session with no user action this long is paused.
         max_hidden: largest hidden layer a session may ask for (neurons).
@@ -53,36 +53,68 @@ class Slots:
 
     def __init__(self, n: int):
         self.n = n
-        self._cond = threading.Condition()
-        self._holders: dict[object, float] = {}  # owner -> time it got the slot
+        self._lock = threading.RLock()
+        self._holders: dict[object, tuple[float, int]] = {}  # owner -> (time it got it, slot)
         self._queue: list[object] = []
+        self._pool = None  # one training worker process per slot, started on first use
 
     def try_acquire(self, owner) -> bool:
         """Take a slot if ``owner`` holds one or is first in line and one is free; else queue."""
-        with self._cond:
+        with self._lock:
             if owner in self._holders:
                 return True
             if owner not in self._queue:
                 self._queue.append(owner)
             if len(self._holders) < self.n and self._queue[0] is owner:
                 self._queue.pop(0)
-                self._holders[owner] = time.monotonic()
+                taken = {slot for _, slot in self._holders.values()}
+                free = min(set(range(self.n)) - taken)
+                self._holders[owner] = (time.monotonic(), free)
                 return True
             return False
 
+    def slot_of(self, owner) -> int | None:
+        """Index (0 … n-1) of the slot ``owner`` holds, None when it holds none."""
+        with self._lock:
+            held = self._holders.get(owner)
+            return None if held is None else held[1]
+
+    def worker(self, owner):
+        """The worker process of the slot ``owner`` holds (:mod:`workbench.trainer_worker`)."""
+        from .trainer_worker import WorkerPool
+
+        slot = self.slot_of(owner)
+        if slot is None:
+            raise ValueError("owner holds no training slot")
+        with self._lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.n)
+        return self._pool.get(slot)
+
+    def close(self) -> None:
+        """Stop the slots' worker processes."""
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.close()
+
     def release(self, owner) -> None:
         """Give the slot back (or leave the queue)."""
-        with self._cond:
+        with self._lock:
             self._holders.pop(owner, None)
             if owner in self._queue:
                 self._queue.remove(owner)
 
+    def turn_due(self, owner, turn_s: float) -> bool:
+        """Whether ``owner`` has held its slot for ``turn_s`` seconds and someone waits."""
+        with self._lock:
+            held = self._holders.get(owner)
+            return held is not None and bool(self._queue) and time.monotonic() - held[0] >= turn_s
+
     def turn_over(self, owner, turn_s: float) -> bool:
-        """True (and the slot is given back, owner queued last) when ``owner`` has held its slot
-        for ``turn_s`` seconds and someone waits."""
-        with self._cond:
-            since = self._holders.get(owner)
-            if since is None or not self._queue or time.monotonic() - since < turn_s:
+        """True (and the slot is given back, owner queued last) when its turn is due."""
+        with self._lock:
+            if not self.turn_due(owner, turn_s):
                 return False
             del self._holders[owner]
             self._queue.append(owner)
@@ -90,18 +122,18 @@ class Slots:
 
     def position(self, owner) -> tuple[int, int] | None:
         """(1-based place in the queue, queue length), or None when not waiting."""
-        with self._cond:
+        with self._lock:
             if owner not in self._queue:
                 return None
             return self._queue.index(owner) + 1, len(self._queue)
 
     def holds(self, owner) -> bool:
-        with self._cond:
+        with self._lock:
             return owner in self._holders
 
     @property
     def busy(self) -> int:
-        with self._cond:
+        with self._lock:
             return len(self._holders)
 
 

@@ -1,13 +1,15 @@
 """The Trainer page's state: settings, transport (play/pause/step/reset) and a training thread.
 
-No Panel here. The training thread never touches param values that views watch: after every
-epoch it stores a :mod:`workbench.snapshot` under a lock; the session calls :meth:`pull` (e.g.
-every 100 ms) to copy status into params and get the newest snapshot. Settings are validated when
-set (a bad value sets ``error`` to the engine's message and is rolled back); they take effect
-between epochs. Pause and reset interrupt a running epoch through a step hook, so they act
-within a few time steps, not at the end of a long epoch (the interrupted epoch is discarded).
-On a shared server a run trains only while it holds one of the server's training slots
-(:mod:`workbench.classroom`): it queues for one, and pauses itself after a long idle time.
+No Panel here. Play starts a light session thread that trains the run in a worker process of
+one of the server's training slots (:mod:`workbench.trainer_worker`, :mod:`workbench.classroom`):
+it queues for a slot, loads the run there, asks for one epoch at a time and keeps the newest
+:mod:`workbench.snapshot` under a lock; the session calls :meth:`pull` (e.g. every 100 ms) to copy
+status into params and get that snapshot. The server's own GIL is left to its event loop. Settings
+are validated when set (a bad value sets ``error`` to the engine's message and is rolled back);
+they take effect between epochs. Pause and reset interrupt a running epoch through a step hook
+(an event the worker reads every time step), so they act within a few time steps, not at the end
+of a long epoch (the interrupted epoch is discarded). :meth:`train_epochs` and a Step without a
+thread train in the calling process (tests, lessons, headless use).
 """
 from __future__ import annotations
 
@@ -20,10 +22,13 @@ import weakref
 import param
 
 from engine.config import NetworkConfig
-from engine.errors import DivergenceError
 from engine.tasks import TASKS
 
 from . import classroom
+from .trainer_run import Run, make_task
+from .trainer_worker import WorkerError
+
+__all__ = ["DT_RANGE_MS", "RESTART", "URL_KEYS", "TrainerModel", "make_task", "presets"]
 
 DT_RANGE_MS = (0.05, 5.0)
 #: settings that need a new network (the rest apply to the running one)
@@ -35,12 +40,12 @@ URL_KEYS = {"preset": "preset", "dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K"
             "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
 
 
-_TRAINING = weakref.WeakSet()  # models whose training thread runs
+_TRAINING = weakref.WeakSet()  # models whose session thread runs
 
 
 @atexit.register
 def _stop_training_threads() -> None:
-    """Join the training threads before the interpreter tears down torch under them."""
+    """Join the session threads before the interpreter tears down under them."""
     for model in list(_TRAINING):
         model.stop()
 
@@ -49,18 +54,6 @@ def presets() -> list[str]:
     """The engine's tasks, then the real data sets found under $SPIKINGGAMMA_DATA_DIR."""
     from engine.bench.live_task import available
     return list(TASKS) + available()
-
-
-def make_task(preset: str, n_hidden: int, seed: int):
-    """The task behind a preset: a synthetic engine task or a real data set."""
-    if preset in TASKS:
-        return TASKS[preset](n_hidden=n_hidden, seed=seed)
-    from engine.bench.live_task import data_task
-    return data_task(preset, n_hidden, seed)
-
-
-class _Interrupted(Exception):
-    """Raised by the step hook to abandon the current epoch (pause, reset, close)."""
 
 
 class TrainerModel(param.Parameterized):
@@ -112,8 +105,11 @@ class TrainerModel(param.Parameterized):
         self._thread_error = ""
         self._diverged = False
         self._thread: threading.Thread | None = None
-        self.ex = None
-        self._recorder = None
+        self._run: Run | None = None  # the run in this process, or:
+        self._run_bytes: bytes | None = None  # ... as it came back from a worker, or:
+        self._worker = None  # ... the worker that holds it now (session thread only)
+        self._run_lock = threading.Lock()  # moving the run between here and a worker
+        self._progress = Run().progress()
         self._ready = True
 
     # ------------------------------------------------------------------ derived
@@ -265,9 +261,8 @@ class TrainerModel(param.Parameterized):
                          **self.config_overrides()})
 
     def _interrupt_if_restarting(self) -> None:
-        if self._restart and self.ex is not None:
-            self._interrupt.set()
-            self._wake.set()
+        if self._restart and self._thread is not None:
+            self._interrupt_epoch()
 
     # ------------------------------------------------------------------ transport
     def touch(self) -> None:
@@ -286,12 +281,11 @@ class TrainerModel(param.Parameterized):
     def pause(self) -> None:
         self.touch()
         self.running = False
-        self._interrupt.set()
-        self._wake.set()
-        self._show_status()  # at once, with the click's reply; the thread stops within a step
+        self._interrupt_epoch()
+        self._show_status()  # at once, with the click's reply; the worker stops within a step
 
     def step(self) -> None:
-        """Train exactly one epoch (in the thread; synchronously when no thread is started)."""
+        """Train exactly one epoch (by the session thread; here when none is started)."""
         self.touch()
         if self._thread is None:
             self.train_epochs(1)
@@ -306,27 +300,99 @@ class TrainerModel(param.Parameterized):
         self.running = False
         with self._lock:
             self._restart = True
-        self._interrupt.set()
-        self._wake.set()
+        self._interrupt_epoch()
         if self._thread is None:
-            self._apply_pending()
-            self._publish(empty=True)
+            self._restart_here()
 
     def stop(self) -> None:
-        """End the training thread (session closed)."""
+        """End the session thread (session closed); the run comes back from its worker."""
         self._stop.set()
-        self._interrupt.set()
-        self._wake.set()
+        self._interrupt_epoch()
         if self._thread is not None:
-            self._thread.join(timeout=5)
+            self._thread.join(timeout=10)
             self._thread = None
         self._slots.release(self)
 
     def close(self) -> None:
         """Session closed: stop training and drop the network and plots' data (memory)."""
         self.stop()
+        with self._run_lock, self._lock:
+            self._run, self._run_bytes, self._snapshot = None, None, None
+
+    def _interrupt_epoch(self) -> None:
+        self._interrupt.set()
+        worker = self._worker
+        if worker is not None:
+            worker.interrupt.set()
+        self._wake.set()
+
+    # ------------------------------------------------------------------ the run
+    @property
+    def ex(self):
+        """The :class:`engine.experiment.Experiment` as of the last epoch trained in this process
+        or the last time the run came back from a worker (None while a worker holds it)."""
+        run = self._here()
+        return run.ex if run is not None else None
+
+    @property
+    def recorder(self):
+        """The :class:`engine.taps.Recorder` of ``layers.0.preact.grad`` (as :attr:`ex`)."""
+        run = self._here()
+        return run.recorder if run is not None else None
+
+    def _here(self) -> Run | None:
+        with self._run_lock:
+            return None if self._worker is not None else self._local_run()
+
+    def _local_run(self) -> Run:
+        """The run in this process (taken back from bytes if it came from a worker); call with
+        ``_run_lock`` held."""
+        if self._run is None:
+            self._run = Run.from_bytes(self._run_bytes) if self._run_bytes else Run()
+            self._run_bytes = None
+        return self._run
+
+    def export(self, kind: str) -> bytes:
+        """"recording" (NetCDF of the last epoch) or "model" (state dict + config), built where
+        the run is (its worker while it trains)."""
+        with self._run_lock:
+            if self._worker is not None:
+                try:
+                    return self._worker.call("export", kind, self.cli_command())
+                except WorkerError as err:
+                    raise ValueError(str(err).split(": ", 1)[-1]) from None
+            return self._local_run().export(kind, self.cli_command())
+
+    def _next_epoch_settings(self) -> tuple[dict, bool, dict]:
+        """(settings, restart, live changes) for the next epoch; pending changes are taken."""
         with self._lock:
-            self.ex, self._recorder, self._snapshot = None, None, None
+            restart, live, settings = self._restart, self._live, dict(self._good)
+            self._restart, self._live = False, {}
+        if restart:
+            settings["overrides"] = self.config_overrides()
+        return settings, restart, live
+
+    def _restart_here(self) -> None:
+        """Build the fresh network in this process (paused, or before the first epoch)."""
+        settings, restart, live = self._next_epoch_settings()
+        with self._run_lock:
+            run = self._local_run()
+            error = run.apply(settings, restart or run.ex is None, live)
+        self._receive({"progress": run.progress(), "snap": None, "error": error}, empty=True)
+
+    def _receive(self, out: dict, empty: bool = False) -> None:
+        """Keep what an epoch (or a restart) gave for :meth:`pull`."""
+        with self._lock:
+            if out.get("error"):
+                self._thread_error = out["error"]
+            if "diverged" in out:
+                self._diverged = True
+                self._thread_error = out["diverged"]
+            if "progress" in out:
+                self._progress = out["progress"]
+            if "snap" in out or empty:
+                self._snapshot = out.get("snap")
+                self._version += 1
 
     # ------------------------------------------------------------------ training
     def train_epochs(self, n: int) -> list[dict]:
@@ -334,14 +400,22 @@ class TrainerModel(param.Parameterized):
         rows = []
         for _ in range(n):
             self._interrupt.clear()
-            row = self._advance()
-            if row is not None:
-                rows.append(row)
+            settings, restart, live = self._next_epoch_settings()
+            with self._run_lock:
+                if self._worker is not None:
+                    raise RuntimeError("the run trains in a worker: pause before train_epochs")
+                run = self._local_run()
+                error = run.apply(settings, restart or run.ex is None, live)
+                out = run.advance(self._interrupt.is_set) if run.ex is not None else {}
+            self._receive({**out, "error": error})
+            if "row" in out:
+                rows.append(out["row"])
         self.pull()
         return rows
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
+            self._stop.clear()
             self._thread = threading.Thread(target=self._loop, daemon=True, name="trainer")
             self._thread.start()
             _TRAINING.add(self)
@@ -350,105 +424,80 @@ class TrainerModel(param.Parameterized):
         try:
             self._train_while_asked()
         finally:
-            self._slots.release(self)
+            self._give_back()
+
+    def _give_back(self) -> None:
+        """Take the run back from its worker, then free the slot (in that order: the next
+        holder loads its own run there)."""
+        with self._run_lock:
+            worker, self._worker = self._worker, None
+            if worker is not None:
+                try:
+                    self._run_bytes = worker.unload(self)
+                except WorkerError as err:  # the worker died with the run: a fresh one
+                    self._run_bytes = None
+                    with self._lock:
+                        self._restart = True
+                    self._receive({"diverged": f"Paused: the run was lost ({err}); "
+                                               "Play starts a new one"})
+        self._slots.release(self)
+
+    def _take_slot(self):
+        """The slot's worker with this run loaded; None while queued."""
+        if not self._slots.try_acquire(self):
+            self._queued = self._slots.position(self)
+            return None
+        self._queued = None
+        if self._worker is None:
+            worker = self._slots.worker(self)
+            with self._run_lock:
+                blob = self._run.to_bytes() if self._run is not None else self._run_bytes
+                worker.load(self, blob)
+                self._run, self._run_bytes, self._worker = None, None, worker
+        return self._worker
+
+    def _wait(self, seconds: float) -> None:
+        self._wake.wait(seconds)
+        self._wake.clear()
 
     def _train_while_asked(self) -> None:
         next_time = 0.0
         while not self._stop.is_set():
             with self._lock:
                 single = self._pending_steps > 0
-            if self._restart:
-                self._apply_pending()
-                self._publish(empty=True)
+            if self._restart and self._worker is None:
+                self._restart_here()
             self._interrupt.clear()
             if self.running and time.monotonic() - self._last_action > 60 * self._limits.idle_minutes:
                 self._idled = True  # pull() pauses the session and says why
             if not ((self.running and not self._diverged and not self._idled) or single):
-                self._slots.release(self)
+                self._give_back()
                 self._queued = None
-                self._wake.wait(0.1)
-                self._wake.clear()
+                self._wait(0.1)
                 continue
-            if not self._slots.try_acquire(self):
-                self._queued = self._slots.position(self)
-                self._wake.wait(0.1)
-                self._wake.clear()
+            worker = self._take_slot()
+            if worker is None:
+                self._wait(0.1)
                 continue
-            self._queued = None
             wait = next_time - time.perf_counter()
             if wait > 0 and not single:
-                self._wake.wait(wait)
-                self._wake.clear()
+                self._wait(wait)
                 continue
             if single:
                 with self._lock:
                     self._pending_steps -= 1
             next_time = time.perf_counter() + 1.0 / self._good["speed"]
-            self._advance()
-            self._slots.turn_over(self, self._limits.turn_s)
-
-    def _apply_pending(self) -> None:
-        """Between epochs: build a new experiment, or apply live changes to the running one."""
-        from engine.experiment import Experiment
-        from engine.taps import Recorder
-
-        with self._lock:
-            restart, live = self._restart, self._live
-            self._restart, self._live = False, {}
-            s = dict(self._good)
-        try:
-            if restart or self.ex is None:
-                if self._recorder is not None:
-                    self._recorder.remove()
-                self.ex = Experiment(make_task(s["preset"], s["n_hidden"], s["seed"]),
-                                     dt_ms=s["dt_ms"], mode=s["mode"], lr=s["lr"], seed=s["seed"],
-                                     **self.config_overrides())
-                every = max(1, int(round(0.5 / s["dt_ms"])))  # one gradient sample per 0.5 ms
-                self._recorder = Recorder(self.ex.net, ["layers.0.preact.grad"], every=every)
-                self.ex.net.register_step_hook(self._check_interrupt)
-                return
-            net = self.ex.net
-            if "dt_ms" in live:
-                self.ex.set_dt(live["dt_ms"])
-                self._recorder.every = max(1, int(round(0.5 / live["dt_ms"])))
-            if "tau_ms" in live:  # τ carries over: every layer's input buckets
-                net.reconfigure(tau_ms=live["tau_ms"])
-            if "threshold_hidden" in live or "threshold_out" in live:
-                net.reconfigure(threshold=(s["threshold_hidden"], s["threshold_out"]))
-            if "adaptive_threshold" in live:
-                net.reconfigure(adaptive_threshold=s["adaptive_threshold"])
-            if "lr" in live:
-                self.ex.trainer.set_lr(s["lr"])
-        except ValueError as err:  # validated already; a last line of defence
-            self._thread_error = f"Invalid setting: {err}"
-
-    def _check_interrupt(self, t, out) -> None:
-        if self._interrupt.is_set():
-            raise _Interrupted()
-
-    def _advance(self) -> dict | None:
-        """One epoch with the current settings; None when interrupted or diverged."""
-        if self._restart or self._live or self.ex is None:
-            self._apply_pending()
-        self._recorder.clear()
-        try:
-            row = self.ex.run_epoch()
-        except _Interrupted:
-            return None
-        except DivergenceError as err:
-            self._diverged = True
-            self._thread_error = f"Paused: {err}"
-            return None
-        self._publish()
-        return row
-
-    def _publish(self, empty: bool = False) -> None:
-        from .snapshot import take
-
-        snap = None if empty or self.ex.last_result is None else take(self.ex, self._recorder)
-        with self._lock:
-            self._snapshot = snap
-            self._version += 1
+            worker.interrupt.clear()
+            if self._interrupt.is_set():  # paused between the checks above and now
+                continue
+            try:
+                out = worker.call("epoch", *self._next_epoch_settings())
+            except WorkerError as err:
+                out = {"diverged": f"Paused: training failed ({err})"}
+            self._receive(out)
+            if self._slots.turn_due(self, self._limits.turn_s):
+                self._give_back()
+                self._slots.turn_over(self, self._limits.turn_s)
 
     # ------------------------------------------------------------------ session side
     def pull(self) -> dict | None:
@@ -471,22 +520,17 @@ class TrainerModel(param.Parameterized):
         return snap if snap is not None else {}
 
     def _show_status(self) -> None:
-        ex = self.ex
-        self.epoch = ex.epoch_index if ex is not None else 0
-        last = ex.history[-1] if ex is not None and ex.history else None
+        progress = self._progress
+        self.epoch = progress["epoch"]
+        last, score = progress["last"], progress["score_name"]
         queued = self._queued if self.running else None
         state = ("training" if not queued else
                  f"queued · your run starts when a slot frees (place {queued[0]} of {queued[1]})")
         state = state if self.running else "paused"
         self.status = (f"{state} · epoch {self.epoch}" + (
-            f" · loss {last['loss']:.4g} · {ex.task.score_name} {last[ex.task.score_name]:.3g}"
+            f" · loss {last['loss']:.4g} · {score} {last[score]:.3g}"
             f" · {last['spikes_per_neuron_per_s']:.0f} spikes/neuron/s · dt {last['dt_ms']:g} ms"
             if last else ""))
-
-    @property
-    def recorder(self):
-        """The :class:`engine.taps.Recorder` of ``layers.0.preact.grad`` (None before the first epoch)."""
-        return self._recorder
 
     def latest(self) -> dict | None:
         with self._lock:
