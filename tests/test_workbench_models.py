@@ -207,3 +207,23 @@ def test_a_real_data_preset_keeps_its_per_layer_memory_until_tau_moves(monkeypat
     m.train_epochs(1)
     assert {l.tau_ms for l in m.ex.net.cfg.layers} == {(5.0,) * 3}
     assert "--tau-ms 5 --n-buckets 3" in m.cli_command()
+
+
+def test_live_plots_redraw_by_new_source_data_not_new_glyphs():
+    from workbench.live_plots import LivePlots
+
+    m = TrainerModel()
+    m.train_epochs(2)
+    snap = m.latest()
+    live = LivePlots()
+    glyphs = {name: list(f.renderers) for name, f in live.figures.items()}
+    live.update(snap)
+    assert {name: list(f.renderers) for name, f in live.figures.items()} == glyphs
+    assert live.figures["loss"].title.text.endswith("plots of epoch 2")
+    assert list(live.sources["loss"].data["y"]) == [r["loss"] for r in snap["history"]]
+    assert len(live.sources["hidden"].data["x"]) == len(snap["hidden_raster"]["time_ms"]) > 0
+    w = live.sources["weights"].data["image"][0]
+    assert w.shape == (50, snap["n_inputs"]) and live.mappers["weights"].high == abs(w).max()
+    live.update({})  # after a reset: empty plots
+    assert len(live.sources["hidden"].data["x"]) == 0
+    assert live.figures["loss"].title.text.endswith("plots of epoch 0")

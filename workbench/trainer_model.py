@@ -110,6 +110,7 @@ class TrainerModel(param.Parameterized):
         self._worker = None  # ... the worker that holds it now (session thread only)
         self._run_lock = threading.Lock()  # moving the run between here and a worker
         self._progress = Run().progress()
+        self._closed = False
         self._ready = True
 
     # ------------------------------------------------------------------ derived
@@ -304,18 +305,29 @@ class TrainerModel(param.Parameterized):
         if self._thread is None:
             self._restart_here()
 
-    def stop(self) -> None:
-        """End the session thread (session closed); the run comes back from its worker."""
+    def stop(self, wait: bool = True) -> None:
+        """End the session thread; the run comes back from its worker (``wait``: before this
+        returns)."""
         self._stop.set()
         self._interrupt_epoch()
-        if self._thread is not None:
-            self._thread.join(timeout=10)
-            self._thread = None
-        self._slots.release(self)
+        thread = self._thread
+        if thread is not None and wait:
+            thread.join(timeout=10)
+        if thread is None:
+            self._slots.release(self)
 
     def close(self) -> None:
-        """Session closed: stop training and drop the network and plots' data (memory)."""
-        self.stop()
+        """Session closed: stop training and drop the network and plots' data (memory). Does
+        not wait: the server's event loop calls it, and a busy worker may take a while to hand
+        the run back (the session thread drops it then)."""
+        with self._lock:
+            self._closed = True
+            thread = self._thread
+        self.stop(wait=False)
+        if thread is None:
+            self._drop()
+
+    def _drop(self) -> None:
         with self._run_lock, self._lock:
             self._run, self._run_bytes, self._snapshot = None, None, None
 
@@ -425,6 +437,10 @@ class TrainerModel(param.Parameterized):
             self._train_while_asked()
         finally:
             self._give_back()
+            with self._lock:
+                self._thread, closed = None, self._closed
+            if closed:
+                self._drop()
 
     def _give_back(self) -> None:
         """Take the run back from its worker, then free the slot (in that order: the next

@@ -4,7 +4,7 @@ Each training slot of :class:`workbench.classroom.Slots` has one long-lived work
 (``spawn``ed on first use, niced so that the server's event loop and the browsers come first).
 A session that holds a slot loads its run into the slot's worker, asks for one epoch at a time
 and gets back plain numpy snapshots; when it gives the slot up, it takes its run back as bytes.
-Pause sets the worker's interrupt event, which the run's step hook reads every time step.
+Pause sets the worker's interrupt flag, which the run's step hook reads every time step.
 
     worker = pool.get(slot)              # pool: WorkerPool(n), slot: Slots.slot_of(owner)
     worker.load(owner, run_bytes)        # None: a run not built yet
@@ -19,7 +19,7 @@ import os
 import threading
 import weakref
 
-NICE = 10  # training yields the CPU to the server's event loop (and a classroom's browsers)
+NICE = 5  # training yields the CPU to the server's event loop (and a classroom's browsers)
 
 _POOLS = weakref.WeakSet()
 
@@ -28,6 +28,24 @@ _POOLS = weakref.WeakSet()
 def _close_pools() -> None:
     for pool in list(_POOLS):
         pool.close()
+
+
+class Flag:
+    """A flag shared with the worker without a lock: an ``mp.Event`` takes a lock that the
+    worker holds while it reads the flag every time step, and a worker descheduled there (it
+    is niced) made the server's Pause wait for seconds. One byte in shared memory cannot tear."""
+
+    def __init__(self, ctx):
+        self._value = ctx.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def clear(self) -> None:
+        self._value.value = 0
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
 
 
 class WorkerError(RuntimeError):
@@ -39,7 +57,7 @@ class Worker:
 
     def __init__(self):
         ctx = mp.get_context("spawn")
-        self.interrupt = ctx.Event()
+        self.interrupt = Flag(ctx)
         self._conn, child = ctx.Pipe()
         self._proc = ctx.Process(target=_main, args=(child, self.interrupt), daemon=True,
                                  name="spikinggamma-trainer")
