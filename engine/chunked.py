@@ -60,11 +60,14 @@ def _split_steps(x: torch.Tensor, split: bool) -> tuple[torch.Tensor, list | Non
 
 
 def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
-                  per_step_views: bool = False) -> tuple[ChunkOutput, NetworkState]:
+                  per_step_views: bool = False, drive: torch.Tensor | None = None
+                  ) -> tuple[ChunkOutput, NetworkState]:
     """Advance ``net`` over a chunk of steps, weights fixed; the graph is per step, as in run().
 
     Args:
         inputs: [C, B, n_in] event counts (or signals for analog input).
+        drive: [C, B, n_in] what event inputs add to the input buckets, when not ``inputs``
+            (input pulses, engine.pulses).
         state: the state before the chunk.
         per_step_views: give x and y of each step as separate views (gradient taps hook them).
 
@@ -88,7 +91,7 @@ def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
         buckets = with_first(est_in, rows[:-1], maps[0]) if exact_graph else rows[1:]
     else:
         s_in, input_encoder = inputs, None
-        drive = cfg.input_height * inputs  # [C, B, N_in]
+        drive = cfg.input_height * (inputs if drive is None else drive)  # [C, B, N_in]
         rows = filter_drive(drive, start, maps[0])
         buckets = gamma_step(drive, rows[:-1], maps[0]) if exact_graph else rows[1:]
     steps, new_layers, views = [], [], []
@@ -133,11 +136,13 @@ def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
 
 
 def run_chunks(net: Network, inputs: torch.Tensor, state: NetworkState, learner, targets,
-               per_step_targets: bool, chunk_steps: int, record) -> NetworkState:
+               per_step_targets: bool, chunk_steps: int, record,
+               drive: torch.Tensor | None = None) -> NetworkState:
     """The chunk loop of :func:`engine.simulate.run` (``chunk_steps`` given): forward a chunk,
     call the step hooks (taps) for each of its steps, learn from it, ``record(out, n)`` it.
     A learner's updates fall between chunks: a chunk ends where ``learner.update_every`` asks
-    for one. Returns the state after the last chunk."""
+    for one. ``drive``: as in :func:`forward_chunk`, for the whole run. Returns the state after
+    the last chunk."""
     from .chunk_learning import learn_chunk
     from .simulate import detach_state
 
@@ -149,7 +154,8 @@ def run_chunks(net: Network, inputs: torch.Tensor, state: NetworkState, learner,
         if learner is not None and learner.update_every is not None:
             size = min(size, learner.update_every - learner.steps_since_update)
         out, state = forward_chunk(net, inputs[t0:t0 + size], detach_state(state),
-                                   per_step_views=views)
+                                   per_step_views=views,
+                                   drive=None if drive is None else drive[t0:t0 + size])
         for t in range(size) if net._step_hooks else ():
             net._call_step_hooks(t0 + t, out.step(t))
         if learner is not None:

@@ -3,6 +3,7 @@
 One step, layer l (input spikes → buckets → signal → sigma-delta spikes → next buckets):
 
     ŷ_l(t)      = gamma_step(drive, ŷ_l(t−1), A_l, b_l)      input layer, drive = h · s_in(t)
+                                                              (spread over w ms: engine.pulses)
     x_l, y_l    = neuron_signal(ŷ_l(t), W_l, b_l), ReLU(x_l)
     s_l, ϑ_l, ê = encoder_step(y_l, ..., A_{l+1,00}, b_{l+1,0})   s_l: spike counts
     ŷ_{l+1}(t)  = with_first(ê(t) [straight-through to y_l], ŷ_{l+1}(t−1), A_{l+1}, b_{l+1})
@@ -112,7 +113,7 @@ class Network(nn.Module):
         return self.cfg.dt_ms
 
     LIVE_FIELDS = ("dt_ms", "tau_ms", "threshold", "adaptive_threshold", "adaptation_ms",
-                   "adaptation_gain", "coding", "input_height", "input_threshold")
+                   "adaptation_gain", "coding", "input_height", "input_threshold", "input_pulse_ms")
 
     def reconfigure(self, **changes) -> None:
         """Change settings that keep every parameter's shape, on a live network (validated).
@@ -179,8 +180,12 @@ class Network(nn.Module):
                          theta_gain0=hold_gain(dt, cfg.adaptation_ms, cfg.discretisation))
         return maps, adapt
 
-    def step(self, input_t: torch.Tensor, state: NetworkState) -> tuple[StepOutput, NetworkState]:
+    def step(self, input_t: torch.Tensor, state: NetworkState,
+             drive_t: torch.Tensor | None = None) -> tuple[StepOutput, NetworkState]:
         """Advance every layer by one step of ``dt_ms``.
+
+        ``drive_t``: what event inputs add to the input buckets this step, when not ``input_t``
+        itself (input pulses, engine.pulses: engine.simulate.run passes them).
 
         Shape: input_t [B, N_in] (event counts, or signals for analog input) → per layer
         spikes/signals [B, N_l].
@@ -194,7 +199,8 @@ class Network(nn.Module):
             buckets = with_first(input_encoder.estimate, state.layers[0].buckets, maps[0])
         else:
             s_in, input_encoder = input_t, None
-            buckets = gamma_step(cfg.input_height * input_t, state.layers[0].buckets, maps[0])
+            drive = input_t if drive_t is None else drive_t
+            buckets = gamma_step(cfg.input_height * drive, state.layers[0].buckets, maps[0])
         steps, new_layers = [], []
         n_layers = len(self.layers)
         for l, layer in enumerate(self.layers):

@@ -6,6 +6,7 @@ from typing import NamedTuple
 import torch
 
 from .network import Network, NetworkState
+from .pulses import pulse_inputs
 
 
 class SimResult(NamedTuple):
@@ -79,6 +80,9 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     if keep not in ("all", "output", "none"):
         raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
     inputs = inputs.to(device=net.device, dtype=net.dtype)
+    drive = None  # event inputs as pulses of input_pulse_ms (engine.pulses); None: the counts
+    if net.cfg.input_pulse_ms > 0:
+        drive = pulse_inputs(inputs, net.dt_ms, net.cfg.input_pulse_ms)
     n_steps, batch = inputs.shape[:2]
     if state is None:
         state = net.init_state(batch)
@@ -114,11 +118,11 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
             if chunk_steps is not None:  # the fast path: a chunk of steps at a time
                 from .chunked import run_chunks
                 state = run_chunks(net, inputs, state, learner, targets, per_step_targets,
-                                   chunk_steps, record)
+                                   chunk_steps, record, drive)
             for t in range(n_steps) if chunk_steps is None else ():  # index per step: unbind's
                 if learner is not None:                               # T views grow memory with T
                     state = learner.prepare(state)
-                out, state = net.step(inputs[t], state)
+                out, state = net.step(inputs[t], state, None if drive is None else drive[t])
                 if net._step_hooks:
                     net._call_step_hooks(t, out)
                 if learner is not None:

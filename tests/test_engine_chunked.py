@@ -78,12 +78,12 @@ def test_chunked_gives_the_same_spikes_and_gradients(bucket_weights, adaptive, d
     assert rel_err(got, spatial) > 1e-3
 
 
-def test_chunked_variants_analog_input_rate_coding_three_layers_learnable_tau():
+def test_chunked_variants_analog_rate_three_layers_learnable_tau_input_pulses():
     g = torch.Generator().manual_seed(3)
     analog = torch.rand(50, 2, 6, generator=g, dtype=torch.float64)
     for kw in (dict(input_encoding="analog", max_spikes_per_step=1),
                dict(coding="rate"), dict(sizes=(6, 5, 4, 3), tau_ms=2.0, n_buckets=3),
-               dict(learn_tau=True, bias=False)):
+               dict(learn_tau=True, bias=False), dict(input_pulse_ms=2.5)):
         net = make_net(**kw)
         inputs = analog if "input_encoding" in kw else data(T=50)[0]
         targets = data(T=50)[1]
