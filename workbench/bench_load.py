@@ -187,7 +187,7 @@ def _pump(page, ms: int) -> None:
 
 
 def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
-                   max_training: int = 2, turn_s: float = 20.0, max_redraws: float = 2.5,
+                   max_training: int = 2, turn_s: float = 20.0, max_redraws: float = 3.0,
                    preset: str = "pattern") -> dict:
     """Run the load test (loopback only); returns per-session rows and server figures."""
     from playwright.sync_api import sync_playwright

@@ -204,7 +204,7 @@ def _load_main(argv: list[str]) -> None:
     ap.add_argument("--num-procs", type=int, default=1)
     ap.add_argument("--max-training", type=int, default=2)
     ap.add_argument("--turn-seconds", type=float, default=20.0)
-    ap.add_argument("--max-redraws", type=float, default=2.5)
+    ap.add_argument("--max-redraws", type=float, default=3.0)
     ap.add_argument("--json", default=None, help="also write the full results here")
     args = ap.parse_args(argv)
     results = []

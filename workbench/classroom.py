@@ -28,8 +28,8 @@ class Limits:
         idle_minutes: a running session with no user action this long is paused.
         max_hidden: largest hidden layer a session may ask for (neurons).
         torch_threads: torch CPU threads of the server process (1: many small runs share cores).
-        max_redraws_per_s: a session redraws its plots at most this often (the status line
-            follows every epoch); rendering, not training, is most of a session's CPU.
+        max_redraws_per_s: a training session's page is updated (status line and plots, one
+            message) this often; the newest epoch is shown, those between are skipped.
     """
 
     max_training: int = 2
@@ -37,7 +37,7 @@ class Limits:
     idle_minutes: float = 20.0
     max_hidden: int = 200
     torch_threads: int = 1
-    max_redraws_per_s: float = 2.5
+    max_redraws_per_s: float = 3.0
 
     def __post_init__(self) -> None:
         check_positive("max_training", self.max_training, integer=True, minimum=1, inclusive=True)

@@ -92,6 +92,15 @@ class LivePlots:
         f.vbar(x="x", top="y", width=0.8, source=src, color="#7b2d8e")
         self.update({})
 
+    def _set(self, name: str, data: dict) -> None:
+        """New data for a source, unless it equals what the browser has (targets rarely move)."""
+        old = self.sources[name].data
+        if old.keys() == data.keys() and all(
+                len(old[k]) == len(v) and np.array_equal(np.asarray(old[k]), np.asarray(v))
+                for k, v in data.items()):
+            return
+        self.sources[name].data = data
+
     def update(self, snap: dict) -> None:
         """Redraw every figure from one snapshot (empty before the first epoch)."""
         c, title = columns(snap), titles(snap)
@@ -99,19 +108,19 @@ class LivePlots:
             self.figures[name].title.text = title[name]
         for name in ("input", "hidden", "output_spikes", "target_spikes", "loss", "score"):
             x, y = c[name]
-            self.sources[name].data = {"x": x, "y": y}
+            self._set(name, {"x": x, "y": y})
         f = self.figures["output_spikes"]
         f.x_range.start, f.x_range.end = 0, c["duration_ms"]
         f.y_range.start, f.y_range.end = -0.5, c["n_outputs"] - 0.5
         self.figures["score"].yaxis.axis_label = c["score_name"]
         for prefix in ("signal", "target", "kernel"):
             for j, (x, y) in enumerate(c[prefix]):
-                self.sources[f"{prefix}{j}"].data = {"x": x, "y": y}
+                self._set(f"{prefix}{j}", {"x": x, "y": y})
         for name in ("grad", "weights"):
             img, (x0, y0, x1, y1), lim = c[name]
             self.sources[name].data = {"image": [img], "x": [x0], "y": [y0], "dw": [x1 - x0],
                                        "dh": [y1 - y0]}
             self.mappers[name].update(low=-lim, high=lim)
-        self.sources["counts"].data = {"x": ["hidden", "output"], "y": list(c["rates"])}
+        self._set("counts", {"x": ["hidden", "output"], "y": list(c["rates"])})
         self.figures["counts"].y_range.end = max(max(c["rates"]), 1.0) * 1.05
 

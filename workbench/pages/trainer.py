@@ -4,13 +4,13 @@ from __future__ import annotations
 import time
 
 import panel as pn
+from panel.io import hold
 
 from .. import classroom, plots
 from ..live_plots import ORDER, LivePlots
 from ..trainer_model import URL_KEYS, TrainerModel
 from .common import download, help_text, template
 
-POLL_MS = 100  # while the run trains: the status line and redraws follow epochs
 IDLE_POLL_MS = 500  # paused or queued: thirty idle sessions must not keep the server busy
 
 HELP = {
@@ -116,24 +116,22 @@ def create_page(model: TrainerModel | None = None):
                                    model.param.epoch, *[model.param[n] for n in URL_KEYS]),
                            css_classes=["wb-command"])
 
-    pending = {"snap": None, "due": 0.0, "callback": None}
+    callback = {}
 
     def poll():
-        # the status line follows every epoch; the plots redraw at most max_redraws_per_s (half
-        # a tick early rather than a tick late), each redraw new data for the figures' sources
-        snap, now = model.pull(), time.monotonic()
-        if snap is not None:
-            pending["snap"] = snap
-        if pending["snap"] is not None and now >= pending["due"]:
-            pending["due"] = now + 1.0 / classroom.LIMITS.max_redraws_per_s - POLL_MS / 2000
-            live.update(pending["snap"])
-            pending["snap"] = None
-        period = POLL_MS if model.status.startswith("training") else IDLE_POLL_MS
-        if pending["callback"].period != period:
-            pending["callback"].period = period
+        # one tick, one message: status line, command and (when an epoch is new) every plot's
+        # data leave together (hold); ticks are 1/max_redraws_per_s apart while the run trains
+        with hold():
+            snap = model.pull()
+            if snap is not None:
+                live.update(snap)
+        period = (round(1000 / classroom.LIMITS.max_redraws_per_s)
+                  if model.status.startswith("training") else IDLE_POLL_MS)
+        if callback["cb"].period != period:
+            callback["cb"].period = period
 
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        pending["callback"] = pn.state.add_periodic_callback(poll, period=IDLE_POLL_MS)
+        callback["cb"] = pn.state.add_periodic_callback(poll, period=IDLE_POLL_MS)
         pn.state.on_session_destroyed(lambda ctx: model.close())
     # one Column, not 40 items: the template adds each item as a document root, and Bokeh
     # re-walks every model of the document per root (2.6 s of server CPU per session with 40)
