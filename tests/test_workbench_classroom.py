@@ -1,6 +1,7 @@
 """One server, many sessions: training slots and their queue, idle pause, per-session limits,
 origins, and no file outside the server's own reachable through any URL."""
 import http.client
+import os
 import secrets
 import time
 
@@ -77,6 +78,38 @@ def test_idle_session_is_paused_and_says_why():
         assert m.running and m.error == ""
     finally:
         m.stop()
+
+
+def test_runs_train_in_the_slots_worker_processes():
+    slots = Slots(2)
+    a, b = TrainerModel(slots=slots), TrainerModel(slots=slots)
+    try:
+        a.play()
+        b.play()
+        _until(lambda: (a.pull(), b.pull(), min(a.epoch, b.epoch))[2] >= 1)
+        pids = {a._worker._proc.pid, b._worker._proc.pid}
+        assert len(pids) == 2 and os.getpid() not in pids  # one process per slot, not ours
+    finally:
+        a.stop()
+        b.stop()
+        slots.close()
+
+
+def test_a_worker_that_dies_pauses_the_session_with_a_message():
+    slots = Slots(1)
+    m = TrainerModel(slots=slots)
+    try:
+        m.play()
+        _until(lambda: (m.pull(), m.epoch)[1] >= 1)
+        m._worker._proc.kill()
+        _until(lambda: (m.pull(), not m.running)[1])
+        assert m.error.startswith("Paused")
+        _until(lambda: slots.busy == 0)
+        m.play()  # a fresh worker, a fresh run
+        _until(lambda: (m.pull(), m._worker is not None and m._worker.alive and m.epoch >= 1)[1])
+    finally:
+        m.stop()
+        slots.close()
 
 
 def test_session_limits_and_close_frees():

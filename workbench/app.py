@@ -63,6 +63,8 @@ def serve(address: str = "127.0.0.1", port: int = 5006, num_procs: int = 1, show
 
     if limits is not None:
         classroom.configure(limits)
+    if start and num_procs == 1:  # (forked server processes start their own when first used)
+        classroom.SLOTS.start_workers()
     origins = websocket_origins(address, port, allow_origin)
     if address not in LOOPBACK:
         print(f"warning: serving on {address}, reachable from other machines; pages from "

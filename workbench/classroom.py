@@ -79,6 +79,18 @@ class Slots:
             held = self._holders.get(owner)
             return None if held is None else held[1]
 
+    def start_workers(self) -> None:
+        """Start every slot's worker process now (a server does, before students arrive: a
+        worker takes seconds to import torch)."""
+        from .trainer_worker import WorkerPool
+
+        with self._lock:
+            if self._pool is None:
+                self._pool = WorkerPool(self.n)
+            pool = self._pool
+        for slot in range(self.n):
+            pool.get(slot)
+
     def worker(self, owner):
         """The worker process of the slot ``owner`` holds (:mod:`workbench.trainer_worker`)."""
         from .trainer_worker import WorkerPool

@@ -134,6 +134,9 @@ def _main(conn, interrupt) -> None:
     """The worker's loop: one request at a time, each answered with (ok, value)."""
     import torch
 
+    import engine.experiment  # noqa: F401  (imported now, not in the first epoch)
+
+    from . import exports, snapshot  # noqa: F401
     from .trainer_run import Run
 
     try:

@@ -5,6 +5,7 @@ import time
 
 import panel as pn
 from panel.io import hold
+from panel.io.callbacks import PeriodicCallback
 
 from .. import classroom, plots
 from ..live_plots import ORDER, LivePlots
@@ -131,8 +132,16 @@ def create_page(model: TrainerModel | None = None):
             callback["cb"].period = period
 
     if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-        callback["cb"] = pn.state.add_periodic_callback(poll, period=IDLE_POLL_MS)
-        pn.state.on_session_destroyed(lambda ctx: model.close())
+        # background: Panel marks every foreground callback "busy", and pn.state.busy sets the
+        # busy indicator of every session's template: with thirty sessions each tick of each
+        # one cost thirty updates, 60 % of the server's event loop (py-spy)
+        callback["cb"] = PeriodicCallback(callback=poll, period=IDLE_POLL_MS, background=True)
+        callback["cb"].start()
+
+        def closed(ctx):
+            callback["cb"].stop()
+            model.close()
+        pn.state.on_session_destroyed(closed)
     # one Column, not 40 items: the template adds each item as a document root, and Bokeh
     # re-walks every model of the document per root (2.6 s of server CPU per session with 40)
     sidebar = [pn.Column(transport(model), *settings_widgets(model), pn.pane.Markdown("### Export"),
