@@ -111,6 +111,7 @@ class TrainerModel(param.Parameterized):
         self._run_lock = threading.Lock()  # moving the run between here and a worker
         self._progress = Run().progress()
         self._closed = False
+        self._fresh = False  # epoch 0 and empty plots are due (reset, or a restarting setting)
         self._ready = True
 
     # ------------------------------------------------------------------ derived
@@ -233,7 +234,7 @@ class TrainerModel(param.Parameterized):
             for name in changed:
                 self._good[name] = self._value(name)
                 if name in RESTART:
-                    self._restart = True
+                    self._restart = self._fresh = True
                 elif name != "speed":
                     self._live[name] = self._good[name]
         self._interrupt_if_restarting()
@@ -300,10 +301,10 @@ class TrainerModel(param.Parameterized):
         self.touch()
         self.running = False
         with self._lock:
-            self._restart = True
+            self._restart = self._fresh = True
         self._interrupt_epoch()
         if self._thread is None:
-            self._restart_here()
+            self._clear_run()
 
     def stop(self, wait: bool = True) -> None:
         """End the session thread; the run comes back from its worker (``wait``: before this
@@ -380,17 +381,20 @@ class TrainerModel(param.Parameterized):
         with self._lock:
             restart, live, settings = self._restart, self._live, dict(self._good)
             self._restart, self._live = False, {}
+            self._fresh = self._fresh and not restart
         if restart:
             settings["overrides"] = self.config_overrides()
         return settings, restart, live
 
-    def _restart_here(self) -> None:
-        """Build the fresh network in this process (paused, or before the first epoch)."""
-        settings, restart, live = self._next_epoch_settings()
+    def _clear_run(self) -> None:
+        """Reset, or a setting that needs a new network, while no worker holds the run: epoch 0
+        and empty plots at once; the network is built with the next epoch (where it trains: in
+        a worker, this process never imports the optimiser's machinery)."""
         with self._run_lock:
-            run = self._local_run()
-            error = run.apply(settings, restart or run.ex is None, live)
-        self._receive({"progress": run.progress(), "snap": None, "error": error}, empty=True)
+            self._run, self._run_bytes = Run(), None
+        with self._lock:
+            self._fresh = False
+        self._receive({"progress": Run().progress()}, empty=True)
 
     def _receive(self, out: dict, empty: bool = False) -> None:
         """Keep what an epoch (or a restart) gave for :meth:`pull`."""
@@ -481,8 +485,8 @@ class TrainerModel(param.Parameterized):
         while not self._stop.is_set():
             with self._lock:
                 single = self._pending_steps > 0
-            if self._restart and self._worker is None:
-                self._restart_here()
+            if self._fresh and self._worker is None:
+                self._clear_run()
             self._interrupt.clear()
             if self.running and time.monotonic() - self._last_action > 60 * self._limits.idle_minutes:
                 self._idled = True  # pull() pauses the session and says why

@@ -144,6 +144,7 @@ def _main(conn, interrupt) -> None:
     except OSError:
         pass
     torch.set_num_threads(1)
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # imports torch._dynamo: seconds
     run = None
     while True:
         try:

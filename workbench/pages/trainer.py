@@ -151,5 +151,8 @@ def create_page(model: TrainerModel | None = None):
     main = [pn.Column(status, alert, grid, pn.pane.Markdown("**Equivalent command:**"), cmd,
                       sizing_mode="stretch_width")]
     page = template("trainer", sidebar, main)
+    # no busy spinner: Panel keeps one process-wide "busy" flag and sets the spinner of every
+    # session's page each time any session handles an event (N sessions: N updates per event)
+    page.busy_indicator = None
     page.wb_model, page.wb_live = model, live  # for tests and the benchmark
     return page
