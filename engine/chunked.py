@@ -67,7 +67,7 @@ def forward_chunk(net: Network, inputs: torch.Tensor, state: NetworkState,
     Args:
         inputs: [C, B, n_in] event counts (or signals for analog input).
         drive: [C, B, n_in] what event inputs add to the input buckets, when not ``inputs``
-            (input pulses, engine.pulses).
+            (the input synapse, engine.input_synapse).
         state: the state before the chunk.
         per_step_views: give x and y of each step as separate views (gradient taps hook them).
 

@@ -38,6 +38,8 @@ def _train(args: argparse.Namespace) -> int:
         overrides["discretisation"] = args.discretisation
     if args.max_spikes_per_step is not None:
         overrides["max_spikes_per_step"] = args.max_spikes_per_step
+    if args.input_synapse_ms is not None:
+        overrides["input_synapse_ms"] = args.input_synapse_ms
     for dt in args.test_dt_ms or ():  # checked before training, not after it
         dt_value(dt, "--test-dt-ms")
     overrides["device"] = args.device
@@ -133,6 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
                     help="bucket step: exact in ms (default) or the paper's recursion")
     tr.add_argument("--max-spikes-per-step", type=int, default=None,
                     help="cap on spikes per step (1: the paper's encoder; default: no cap)")
+    tr.add_argument("--input-synapse-ms", type=float, default=None,
+                    help="time constant (ms) of the exponential synapse between input events and "
+                         "the input buckets (0: impulses; default: the task's)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default 1: the chunked path's products are small, and "

@@ -66,9 +66,10 @@ class NetworkConfig:
         coding: ``"spikes"`` (sigma-delta coupling) or ``"rate"`` (receivers see y itself).
         input_encoding: ``"spikes"`` (inputs are event counts of height ``input_height``) or
             ``"analog"`` (inputs are signals, encoded with threshold ``input_threshold``).
-        input_pulse_ms: width (ms, >= 0) of the pulse each input event drives the input buckets
-            with; 0: an impulse held over its step. A pulse at least as wide as the coarsest dt
-            gives every dt the same input signal (engine.pulses); spike inputs only.
+        input_synapse_ms: time constant τ_s (ms, >= 0) of an exponential synapse between input
+            events and the input buckets; 0: impulses held over their step. With τ_s ≈ dt the
+            input signal has no sub-step jumps, so every dt samples the same signal
+            (engine.input_synapse); spike inputs only.
         discretisation: ``"exact"`` (the exact step of the bucket cascade with the step's spikes
             held over the step: kernels, areas and spike rates in ms independent of dt) or
             ``"paper"`` (the paper's recursion, dt-invariant only to O(dt/τ)); engine.buckets.
@@ -96,7 +97,7 @@ class NetworkConfig:
     input_encoding: str = "spikes"
     input_height: float = 1.0
     input_threshold: float = 0.1
-    input_pulse_ms: float = 0.0
+    input_synapse_ms: float = 0.0
     discretisation: str = "exact"
     max_spikes_per_step: int | None = None
     learn_tau: bool = False
@@ -150,10 +151,10 @@ class NetworkConfig:
         check_positive("adaptation_gain", self.adaptation_gain, inclusive=True)
         check_positive("input_height", self.input_height)
         check_positive("input_threshold", self.input_threshold)
-        check_positive("input_pulse_ms", self.input_pulse_ms, inclusive=True)
-        if self.input_pulse_ms > 0 and self.input_encoding != "spikes":
-            _fail("input_pulse_ms", "0 with input_encoding='analog' (pulses shape event inputs)",
-                  self.input_pulse_ms)
+        check_positive("input_synapse_ms", self.input_synapse_ms, inclusive=True)
+        if self.input_synapse_ms > 0 and self.input_encoding != "spikes":
+            _fail("input_synapse_ms", "0 with input_encoding='analog' (the synapse filters events)",
+                  self.input_synapse_ms)
         try:
             torch.device(self.device)
         except (RuntimeError, TypeError) as exc:

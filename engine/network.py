@@ -3,7 +3,7 @@
 One step, layer l (input spikes → buckets → signal → sigma-delta spikes → next buckets):
 
     ŷ_l(t)      = gamma_step(drive, ŷ_l(t−1), A_l, b_l)      input layer, drive = h · s_in(t)
-                                                              (spread over w ms: engine.pulses)
+                                                              (through a synapse: engine.input_synapse)
     x_l, y_l    = neuron_signal(ŷ_l(t), W_l, b_l), ReLU(x_l)
     s_l, ϑ_l, ê = encoder_step(y_l, ..., A_{l+1,00}, b_{l+1,0})   s_l: spike counts
     ŷ_{l+1}(t)  = with_first(ê(t) [straight-through to y_l], ŷ_{l+1}(t−1), A_{l+1}, b_{l+1})
@@ -113,7 +113,7 @@ class Network(nn.Module):
         return self.cfg.dt_ms
 
     LIVE_FIELDS = ("dt_ms", "tau_ms", "threshold", "adaptive_threshold", "adaptation_ms",
-                   "adaptation_gain", "coding", "input_height", "input_threshold", "input_pulse_ms")
+                   "adaptation_gain", "coding", "input_height", "input_threshold", "input_synapse_ms")
 
     def reconfigure(self, **changes) -> None:
         """Change settings that keep every parameter's shape, on a live network (validated).
@@ -185,7 +185,7 @@ class Network(nn.Module):
         """Advance every layer by one step of ``dt_ms``.
 
         ``drive_t``: what event inputs add to the input buckets this step, when not ``input_t``
-        itself (input pulses, engine.pulses: engine.simulate.run passes them).
+        itself (the input synapse, engine.input_synapse: engine.simulate.run passes it).
 
         Shape: input_t [B, N_in] (event counts, or signals for analog input) → per layer
         spikes/signals [B, N_l].

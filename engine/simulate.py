@@ -6,7 +6,7 @@ from typing import NamedTuple
 import torch
 
 from .network import Network, NetworkState
-from .pulses import pulse_inputs
+from .input_synapse import synapse_inputs
 
 
 class SimResult(NamedTuple):
@@ -60,7 +60,8 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
 
     Args:
         inputs: [T, B, n_in] spike counts (or signals for analog input).
-        state: start state (zeros when None).
+        state: start state (zeros when None). The input synapse (``input_synapse_ms``) is not
+            part of it: each run starts with an empty synapse.
         learner: an object with ``begin(n_steps, batch)``, ``prepare(state)``,
             ``observe(t, out, target_t)`` and ``finish()`` (see :mod:`engine.learning`).
         targets: [T, B, ...] per-step targets, or [B] one label per sequence.
@@ -80,9 +81,9 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     if keep not in ("all", "output", "none"):
         raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
     inputs = inputs.to(device=net.device, dtype=net.dtype)
-    drive = None  # event inputs as pulses of input_pulse_ms (engine.pulses); None: the counts
-    if net.cfg.input_pulse_ms > 0:
-        drive = pulse_inputs(inputs, net.dt_ms, net.cfg.input_pulse_ms)
+    drive = None  # events through the input synapse (engine.input_synapse); None: the counts
+    if net.cfg.input_synapse_ms > 0:
+        drive = synapse_inputs(inputs, net.dt_ms, net.cfg.input_synapse_ms)
     n_steps, batch = inputs.shape[:2]
     if state is None:
         state = net.init_state(batch)

@@ -83,7 +83,7 @@ def test_chunked_variants_analog_rate_three_layers_learnable_tau_input_pulses():
     analog = torch.rand(50, 2, 6, generator=g, dtype=torch.float64)
     for kw in (dict(input_encoding="analog", max_spikes_per_step=1),
                dict(coding="rate"), dict(sizes=(6, 5, 4, 3), tau_ms=2.0, n_buckets=3),
-               dict(learn_tau=True, bias=False), dict(input_pulse_ms=2.5)):
+               dict(learn_tau=True, bias=False), dict(input_synapse_ms=2.5)):
         net = make_net(**kw)
         inputs = analog if "input_encoding" in kw else data(T=50)[0]
         targets = data(T=50)[1]

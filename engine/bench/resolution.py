@@ -68,8 +68,29 @@ def lif_pattern_metrics(net, task, dt_ms: float) -> dict:
             "hidden_spikes_per_neuron_per_s": hidden, "output_spikes_per_neuron_per_s": out_rate}
 
 
-def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, seed: int = 0) -> list[dict]:
-    """Train on pattern at dt_train; score at each of ``dts`` (matched fraction, %)."""
+def hidden_rates_by_dt(synapse_ms: float, dts=(1.0, 0.5, 0.25, 0.1), seed: int = 0) -> dict:
+    """{dt: hidden spikes per neuron per second} of the pattern task's untrained network
+    (``seed``) on its frozen inputs, with events entering through an input synapse of
+    ``synapse_ms`` (0: impulses; engine.input_synapse). Without the synapse a finer grid samples
+    peaks of the hidden signal that a coarser one steps over, and the rate rises with 1/dt."""
+    from ..chunked import DEFAULT_CHUNK_STEPS
+    from ..network import Network
+    from ..simulate import simulate
+    from ..tasks import PatternTask
+    task = PatternTask(seed=seed)
+    net = Network(task.network_config(max(dts), input_synapse_ms=synapse_ms), seed=seed)
+    rates = {}
+    for dt in dts:
+        twin = net.copy_at_dt(dt)
+        inputs, _ = task.batch(twin)
+        result = simulate(twin, inputs, chunk_steps=DEFAULT_CHUNK_STEPS)
+        rates[dt] = result.spikes_per_neuron_per_s(0)
+    return rates
+
+
+def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, seed: int = 0) -> list[tuple]:
+    """Train on pattern at dt_train; at each of ``dts``: (dt, matched fraction in %, rate of all
+    neurons, spurious spikes, hidden rate, output rate)."""
     from ..experiment import Experiment, test_at_dt
     task = _pattern_task(quick, seed)
     if kind.startswith("sg-"):
@@ -80,7 +101,8 @@ def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, 
     else:
         net = train_lif_pattern(task, dt_train, n_epochs, seed, mode=kind[4:])
         tested = {f"{dt:g}": lif_pattern_metrics(net, task, dt) for dt in dts}
-    return [(dt, 100 * m["matched_fraction"], m["spikes_per_neuron_per_s"], m["spurious_spikes"])
+    return [(dt, 100 * m["matched_fraction"], m["spikes_per_neuron_per_s"], m["spurious_spikes"],
+             m["hidden_spikes_per_neuron_per_s"], m["output_spikes_per_neuron_per_s"])
             for dt, m in zip(dts, tested.values())]
 
 
@@ -109,15 +131,19 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                     rows.append(row)
                 try:
                     if name == "pattern":
+                        def add_point(protocol, train_dt, point):
+                            d, s, r, spurious, hidden, out = point
+                            add(protocol, train_dt, d, s, r, spurious_spikes=spurious,
+                                hidden_hz=round(hidden, 1), output_hz=round(out, 1))
                         for dt in train_dts:
                             if dt == home:
                                 continue  # the home dt's row comes with the one-network protocol
-                            for d, s, r, spurious in _pattern_point(kind, quick, dt, [dt], n_batches, seed):
-                                add("trained_at_dt", dt, d, s, r, spurious_spikes=spurious)
-                        for d, s, r, spurious in _pattern_point(kind, quick, home, test_dts, n_batches, seed):
-                            add(f"trained_at_{home:g}ms", home, d, s, r, spurious_spikes=spurious)
-                            if d == home:
-                                add("trained_at_dt", home, d, s, r, spurious_spikes=spurious)
+                            for point in _pattern_point(kind, quick, dt, [dt], n_batches, seed):
+                                add_point("trained_at_dt", dt, point)
+                        for point in _pattern_point(kind, quick, home, test_dts, n_batches, seed):
+                            add_point(f"trained_at_{home:g}ms", home, point)
+                            if point[0] == home:
+                                add_point("trained_at_dt", home, point)
                         continue
                     task = make_task(name, quick=quick, data_dir=data_dir)
                     for dt in dict.fromkeys((home, *train_dts)):
@@ -142,7 +168,9 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
 
 
 def summarize(rows: list[dict]) -> list[dict]:
-    """Spread (max − min, points) of the score across dt per task, model and protocol."""
+    """Spread (max − min, points) of the score across dt per task, model and protocol; the spread
+    of the rate over all dt (% of the largest) and, where recorded, of the hidden and output rates
+    over the dt at or below the training dt (% of the smallest: issue 7's measure)."""
     out = []
     keys = dict.fromkeys((r["task"], r["model"], r.get("seed", 0), r["protocol"]) for r in rows
                          if r.get("protocol") != "error")
@@ -151,8 +179,15 @@ def summarize(rows: list[dict]) -> list[dict]:
                if (r["task"], r["model"], r.get("seed", 0), r["protocol"]) == (task, model, seed, protocol)]
         scores = [p["score_pct"] for p in pts]
         rates = [p["spikes_per_neuron_per_s"] for p in pts]
-        out.append({"task": task, "model": model, "seed": seed, "protocol": protocol,
-                    "n_dts": len(pts), "min_pct": min(scores), "max_pct": max(scores),
-                    "spread_points": round(max(scores) - min(scores), 2),
-                    "rate_spread_pct": round(100 * (max(rates) - min(rates)) / max(max(rates), 1e-9), 1)})
+        row = {"task": task, "model": model, "seed": seed, "protocol": protocol,
+               "n_dts": len(pts), "min_pct": min(scores), "max_pct": max(scores),
+               "spread_points": round(max(scores) - min(scores), 2),
+               "rate_spread_pct": round(100 * (max(rates) - min(rates)) / max(max(rates), 1e-9), 1)}
+        fine = [p for p in pts if p["dt_ms"] <= p["train_dt_ms"]]
+        for key in ("hidden_hz", "output_hz"):
+            values = [p[key] for p in fine if key in p]
+            if len(values) > 1:
+                row[f"{key[:-3]}_spread_pct"] = round(100 * (max(values) - min(values))
+                                                      / max(min(values), 1e-9), 1)
+        out.append(row)
     return out

@@ -45,10 +45,12 @@ class PatternTask:
 
     def network_config(self, dt_ms: float = 1.0, **overrides) -> NetworkConfig:
         """Defaults that learn: τ = 5 ms, K = 4, first layer scaled up (gain 10), per-synapse
-        bucket weights starting on bucket 0, hidden ϑ = 0.3 (no encoder saturation), output ϑ = 0.5."""
+        bucket weights starting on bucket 0, hidden ϑ = 0.3 (no encoder saturation), output ϑ = 0.5,
+        and events through a 1-ms input synapse (engine.input_synapse), so that a network trained
+        at one dt keeps its output spikes at the others."""
         kw = dict(sizes=(self.n_inputs, self.n_hidden, self.n_outputs), dt_ms=dt_ms, tau_ms=5.0,
                   n_buckets=4, threshold=(0.3, 0.5), weight_gain=(10.0, 1.0),
-                  bucket_weights="synapse", bucket_init="first")
+                  bucket_weights="synapse", bucket_init="first", input_synapse_ms=1.0)
         kw.update(overrides)
         return NetworkConfig(**kw)
 
