@@ -19,7 +19,7 @@ import os
 import threading
 import weakref
 
-NICE = 5  # training yields the CPU to the server's event loop (and a classroom's browsers)
+NICE = 0  # (raise it to let the event loop and other jobs come first; see BENCHMARKS.md)
 
 _POOLS = weakref.WeakSet()
 

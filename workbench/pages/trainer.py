@@ -4,6 +4,7 @@ from __future__ import annotations
 import time
 
 import panel as pn
+import param
 from panel.io import hold
 from panel.io.callbacks import PeriodicCallback
 
@@ -153,6 +154,7 @@ def create_page(model: TrainerModel | None = None):
     page = template("trainer", sidebar, main)
     # no busy spinner: Panel keeps one process-wide "busy" flag and sets the spinner of every
     # session's page each time any session handles an event (N sessions: N updates per event)
-    page.busy_indicator = None
+    with param.edit_constant(page):
+        page.busy_indicator = None
     page.wb_model, page.wb_live = model, live  # for tests and the benchmark
     return page
