@@ -169,8 +169,9 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
 
 def summarize(rows: list[dict]) -> list[dict]:
     """Spread (max − min, points) of the score across dt per task, model and protocol; the spread
-    of the rate over all dt (% of the largest) and, where recorded, of the hidden and output rates
-    over the dt at or below the training dt (% of the smallest: issue 7's measure)."""
+    of the rate over all dt (% of the largest) and, where recorded, of one trained network's
+    hidden and output rates over the dt at or below its training dt (% of the smallest: issue
+    7's measure)."""
     out = []
     keys = dict.fromkeys((r["task"], r["model"], r.get("seed", 0), r["protocol"]) for r in rows
                          if r.get("protocol") != "error")
@@ -184,7 +185,7 @@ def summarize(rows: list[dict]) -> list[dict]:
                "spread_points": round(max(scores) - min(scores), 2),
                "rate_spread_pct": round(100 * (max(rates) - min(rates)) / max(max(rates), 1e-9), 1)}
         fine = [p for p in pts if p["dt_ms"] <= p["train_dt_ms"]]
-        for key in ("hidden_hz", "output_hz"):
+        for key in ("hidden_hz", "output_hz") if protocol != "trained_at_dt" else ():
             values = [p[key] for p in fine if key in p]
             if len(values) > 1:
                 row[f"{key[:-3]}_spread_pct"] = round(100 * (max(values) - min(values))
