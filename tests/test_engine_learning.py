@@ -102,12 +102,11 @@ def test_gradient_does_not_grow_when_dt_shrinks():
 def test_trainer_reduces_the_loss_on_the_pattern_task():
     from engine.experiment import Experiment
     ex = Experiment("pattern", dt_ms=1.0, mode="spatial", seed=0)
-    at_targets = [int(t) for t in ex.task.target_times()[0]]  # steps at dt = 1 ms
-    losses, peaks = [], []
-    for _ in range(10):
-        losses.append(ex.run_epoch()["loss"])
-        peaks.append(float(ex.last_result.preacts[-1][at_targets, 0, 0].mean()))
-    assert losses[-1] < 0.7 * losses[0] and peaks[-1] > peaks[0] + 0.2
+    rows = [ex.run_epoch() for _ in range(20)]
+    losses = [r["loss"] for r in rows]
+    # Adam at the task's lr swings from epoch to epoch: compare the last five with the first
+    assert sum(losses[-5:]) / 5 < 0.5 * losses[0], losses
+    assert rows[0]["match_score"] == 0 and max(r["match_score"] for r in rows) >= 2 / 3
 
 
 def test_hinge_loss_frees_negative_signal_only_while_the_target_is_silent():
