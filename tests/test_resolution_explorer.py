@@ -6,21 +6,24 @@ import time
 import pytest
 
 from test_workbench_browser import base_url, browser, page  # noqa: F401  (fixtures)
-from workbench.resolution_model import DTS_MS, LIF_KINDS, ResolutionModel, store_path, table_rows
+from workbench.resolution_model import DTS_MS, KINDS, ResolutionModel, store_path, table_rows
 
 
 def test_compare_runs_every_network_at_every_dt_and_probe_checks_its_range():
     model = ResolutionModel(epochs=2, seed=5)  # nothing stored for this seed: trains
     res = model.compare()
     assert model.progress == 100
-    assert set(res["dts"]) == {"sg-spatial", *LIF_KINDS}
+    assert set(res["dts"]) == set(KINDS) == {"sg-spatial", "sg-impulses", "lif-bptt", "lif-ottt"}
     for per_dt in res["dts"].values():
         assert list(per_dt) == [f"{d:g}" for d in DTS_MS]
-    assert len(table_rows(res)) == 3 * len(DTS_MS)
+    assert len(table_rows(res)) == 4 * len(DTS_MS)
     areas = {dt: float(k["values"].sum(0)[0]) * float(dt) for dt, k in res["kernels"].items()}
     assert max(areas.values()) / min(areas.values()) < 1.01  # kernels in ms, at every dt
     probe = model.probe(0.3)
-    assert probe["sg-spatial"]["dt_ms"] == 0.3 and set(probe) == {"sg-spatial", *LIF_KINDS}
+    assert probe["sg-spatial"]["dt_ms"] == 0.3 and set(probe) == set(KINDS)
+    nets = model.networks()  # the impulse network is the same but for the input synapse
+    assert nets["sg-impulses"].cfg == nets["sg-spatial"].cfg.replace(input_synapse_ms=0.0)
+    assert nets["sg-spatial"].cfg.input_synapse_ms > 0
     with pytest.raises(ValueError, match="test dt_ms"):
         model.probe(3.0)
 
@@ -31,7 +34,7 @@ def test_a_trained_run_is_stored_and_loads_without_training():
     import workbench.resolution_model as rm
     first = ResolutionModel(epochs=2, seed=11)
     first.networks()
-    for kind in ("sg-spatial", *LIF_KINDS):
+    for kind in KINDS:
         assert os.path.exists(store_path(first.seed, first.epochs, kind)), kind
     later = ResolutionModel(epochs=2, seed=11)
     nets = later._load_stored()
@@ -47,7 +50,8 @@ def test_explorer_draws_a_result_unasked_and_the_test_dt_slider_reruns(page, bas
     # drawn without pressing anything: the first run of seed 0 trains (a progress bar), then runs
     _wait(page, lambda: "lif-ottt" in _text(table), 600)
     text = _text(table)
-    assert "sg-spatial" in text and "lif-bptt" in text and "3/3" in text  # SpikingGamma at 1 ms
+    assert "sg-spatial" in text and "sg-impulses" in text and "lif-bptt" in text
+    assert "3/3" in text  # SpikingGamma at 1 ms
     assert "trained 150 epochs at dt = 1 ms" in _text(page.locator(".wb-status"))
     _wait(page, lambda: "test dt = 0.05" in _text(probe), 120)  # SpikingGamma first
     _wait(page, lambda: "LIF-OTTT" in _text(probe), 180)  # then the LIF networks; the slider frees

@@ -1,7 +1,8 @@
 """Resolution explorer state: one trained network run at several dt, beside LIF baselines.
 
-No Panel. The networks are the pattern task's, trained at dt = 1 ms: SpikingGamma (``spatial``)
-and LIF with surrogate gradients (BPTT and OTTT). The first run of a seed trains them
+No Panel. The networks are the pattern task's, trained at dt = 1 ms: SpikingGamma (``spatial``),
+the same with impulse inputs instead of the task's input synapse (``input_synapse_ms = 0``,
+engine.input_synapse: what the synapse is for), and LIF with surrogate gradients (BPTT, OTTT). The first run of a seed trains them
 (:meth:`ResolutionModel.train`, reporting ``progress``) and stores them in a cache folder outside
 the repository (``$SPIKINGGAMMA_CACHE_DIR``, default ``~/.cache/spikinggamma/resolution``); later
 sessions and server restarts load that run when it matches the engine's configuration.
@@ -19,6 +20,9 @@ import param
 DTS_MS = (2.0, 1.0, 0.5, 0.25, 0.1)
 TEST_DT_BOUNDS = (0.05, 2.0)
 LIF_KINDS = {"lif-bptt": "bptt", "lif-ottt": "ottt"}
+#: SpikingGamma networks: name -> NetworkConfig overrides of the task's defaults
+SG_KINDS = {"sg-spatial": {}, "sg-impulses": {"input_synapse_ms": 0.0}}
+KINDS = (*SG_KINDS, *LIF_KINDS)
 CACHE_ENV = "SPIKINGGAMMA_CACHE_DIR"
 DEFAULT_EPOCHS = 150
 
@@ -54,7 +58,8 @@ class ResolutionModel(param.Parameterized):
 
     # ------------------------------------------------------------------ networks
     def networks(self) -> dict:
-        """{"sg-spatial": Network, "lif-bptt": LIFNetwork, "lif-ottt": LIFNetwork} trained at 1 ms:
+        """{"sg-spatial": Network, "sg-impulses": Network, "lif-bptt": LIFNetwork, "lif-ottt":
+        LIFNetwork} trained at 1 ms:
         this session's uploaded network, the server's cache, the stored run, or a new training
         (then stored)."""
         key = (self.seed, self.epochs)
@@ -73,13 +78,14 @@ class ResolutionModel(param.Parameterized):
 
         from engine.baselines import LIFConfig, LIFNetwork
         from engine.network import Network
-        paths = {kind: store_path(self.seed, self.epochs, kind) for kind in ("sg-spatial", *LIF_KINDS)}
+        paths = {kind: store_path(self.seed, self.epochs, kind) for kind in KINDS}
         if not all(os.path.exists(p) for p in paths.values()):
             return None
-        sg = Network.load(paths["sg-spatial"])
-        if sg.cfg != self.task().network_config(1.0):  # stored with other engine defaults
-            return None
-        nets = {"sg-spatial": sg}
+        nets = {}
+        for kind, overrides in SG_KINDS.items():
+            nets[kind] = Network.load(paths[kind])
+            if nets[kind].cfg != self.task().network_config(1.0, **overrides):
+                return None  # stored with other engine defaults
         for kind in LIF_KINDS:
             blob = torch.load(paths[kind], map_location="cpu", weights_only=True)
             lif = LIFNetwork(LIFConfig(**blob["config"]))
@@ -93,22 +99,24 @@ class ResolutionModel(param.Parameterized):
         from engine.bench.resolution import train_lif_pattern
         from engine.experiment import Experiment
 
-        task, total = self.task(), 3 * self.epochs
+        task, total = self.task(), len(KINDS) * self.epochs
         self.progress = 0
 
         def tick(done):
             self.progress = min(100, int(100 * done / total))
 
-        ex = Experiment(task, dt_ms=1.0, mode="spatial", seed=self.seed)
-        self.status = f"training SpikingGamma at dt = 1 ms ({self.epochs} epochs)…"
-        for i in range(self.epochs):
-            ex.run_epoch()
-            tick(i + 1)
-        nets = {"sg-spatial": ex.net}
-        for j, (kind, mode) in enumerate(LIF_KINDS.items()):
+        nets = {}
+        for j, (kind, overrides) in enumerate(SG_KINDS.items()):
+            ex = Experiment(task, dt_ms=1.0, mode="spatial", seed=self.seed, **overrides)
+            self.status = f"training {kind} at dt = 1 ms ({self.epochs} epochs)…"
+            for i in range(self.epochs):
+                ex.run_epoch()
+                tick(j * self.epochs + i + 1)
+            nets[kind] = ex.net
+        for j, (kind, mode) in enumerate(LIF_KINDS.items(), start=len(SG_KINDS)):
             self.status = f"training {kind.upper()} at dt = 1 ms…"
             nets[kind] = train_lif_pattern(task, 1.0, self.epochs, self.seed, mode=mode,
-                                           on_epoch=lambda i, j=j: tick((j + 1) * self.epochs + i + 1))
+                                           on_epoch=lambda i, j=j: tick(j * self.epochs + i + 1))
         self.progress = 100
         return nets
 
@@ -122,7 +130,8 @@ class ResolutionModel(param.Parameterized):
         from engine.checkpoint import atomic_path
         try:
             os.makedirs(store_dir(), exist_ok=True)
-            nets["sg-spatial"].save(store_path(self.seed, self.epochs, "sg-spatial"))
+            for kind in SG_KINDS:
+                nets[kind].save(store_path(self.seed, self.epochs, kind))
             for kind in LIF_KINDS:
                 with atomic_path(store_path(self.seed, self.epochs, kind)) as tmp:
                     torch.save({"config": dataclasses.asdict(nets[kind].cfg),
@@ -131,7 +140,7 @@ class ResolutionModel(param.Parameterized):
             self.status = f"trained (not stored: {err})"
 
     # ------------------------------------------------------------------ runs
-    def _run_at(self, nets: dict, dts, kinds=("sg-spatial", *LIF_KINDS)) -> dict:
+    def _run_at(self, nets: dict, dts, kinds=KINDS) -> dict:
         import copy
 
         from engine.bench.resolution import lif_pattern_metrics
@@ -139,7 +148,7 @@ class ResolutionModel(param.Parameterized):
         task = self.task()
         out = {}
         for kind in kinds:
-            if kind == "sg-spatial":
+            if kind in SG_KINDS:
                 out[kind] = test_at_dt(task, nets[kind], [f"{dt:g}" for dt in dts])
             else:
                 lif = copy.deepcopy(nets[kind])
@@ -173,7 +182,7 @@ class ResolutionModel(param.Parameterized):
                        f"run at {', '.join(f'{d:g}' for d in DTS_MS)} ms")
         return self.results
 
-    def probe(self, dt_ms: float | None = None, kinds=("sg-spatial", *LIF_KINDS)) -> dict:
+    def probe(self, dt_ms: float | None = None, kinds=KINDS) -> dict:
         """The networks ``kinds`` at one test dt (``test_dt_ms``), e.g. from the slider; results
         for other kinds at another dt are dropped."""
         dt = float(self.test_dt_ms if dt_ms is None else dt_ms)

@@ -13,14 +13,17 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
-from ..resolution_model import DTS_MS, LIF_KINDS, TEST_DT_BOUNDS, ResolutionModel, table_rows
+from ..resolution_model import (DTS_MS, KINDS, LIF_KINDS, SG_KINDS, TEST_DT_BOUNDS, ResolutionModel,
+                                table_rows)
 from .common import download, help_text, template
 
 POLL_MS = 200
-TITLES = {"sg-spatial": "SpikingGamma (online, spatial)", "lif-bptt": "LIF + BPTT (surrogate)",
-          "lif-ottt": "LIF + OTTT (surrogate, online)"}
+TITLES = {"sg-spatial": "SpikingGamma (online, spatial; 1-ms input synapse)",
+          "sg-impulses": "SpikingGamma with impulse inputs (no input synapse)",
+          "lif-bptt": "LIF + BPTT (surrogate)", "lif-ottt": "LIF + OTTT (surrogate, online)"}
 DT_COLORS = ("#d62728", "#9467bd", "#2ca02c", "#1f77b4", "#111111")
-COLORS = {"sg-spatial": "#7b2d8e", "lif-bptt": "#1f77b4", "lif-ottt": "#ff7f0e"}
+COLORS = {"sg-spatial": "#7b2d8e", "sg-impulses": "#c080d0", "lif-bptt": "#1f77b4",
+          "lif-ottt": "#ff7f0e"}
 
 
 def spikes_figure(results: dict, kind: str, probe: dict | None = None):
@@ -81,8 +84,7 @@ def create_page(model: ResolutionModel | None = None):
                                       sizing_mode="stretch_width", css_classes=["wb-progress"])
     status = pn.pane.Markdown(model.param.status, css_classes=["wb-status"])
     probe_text = pn.pane.Markdown("", css_classes=["wb-probe"])
-    figs = {kind: pn.pane.HoloViews(spikes_figure({}, kind), backend="bokeh")
-            for kind in ("sg-spatial", *LIF_KINDS)}
+    figs = {kind: pn.pane.HoloViews(spikes_figure({}, kind), backend="bokeh") for kind in KINDS}
     table = pn.pane.DataFrame(pd.DataFrame(), index=False, css_classes=["wb-table"])
     kernels = pn.pane.HoloViews(kernels_figure({}), backend="bokeh")
     work = {"thread": None, "pending": None, "drawn": 0, "done": 0, "error": None}
@@ -122,7 +124,7 @@ def create_page(model: ResolutionModel | None = None):
             sg = probe["sg-spatial"]
             lifs = [f"{k.upper()} {round(probe[k]['matched_fraction'] * probe[k]['target_spikes'])}"
                     f"/{probe[k]['target_spikes']}, {probe[k]['spurious_spikes']} spurious"
-                    for k in LIF_KINDS if k in probe]
+                    for k in KINDS[1:] if k in probe]
             probe_text.object = (
                 f"**At test dt = {sg['dt_ms']:g} ms:** SpikingGamma matched "
                 f"{round(sg['matched_fraction'] * sg['target_spikes'])}/{sg['target_spikes']}, "
@@ -144,7 +146,7 @@ def create_page(model: ResolutionModel | None = None):
 
     def probe_jobs(dt):
         # SpikingGamma first (fast), then the LIF networks (their per-step loop is slower)
-        return [lambda: model.probe(dt, ("sg-spatial",)), lambda: model.probe(dt, LIF_KINDS)]
+        return [lambda: model.probe(dt, tuple(SG_KINDS)), lambda: model.probe(dt, LIF_KINDS)]
 
     def slider_jobs(dt):
         done = f"ran the trained networks at test dt = {dt:g} ms (the table's '(test)' rows)"
@@ -168,20 +170,23 @@ def create_page(model: ResolutionModel | None = None):
         return png_bytes(hv.Layout([spikes_figure(res, k) for k in figs] + [kernels_figure(res)])
                          .cols(1))
 
-    sidebar = [epochs, help_text("Epochs of the pattern task at dt = 1 ms (all three networks)."),
+    sidebar = [epochs, help_text("Epochs of the pattern task at dt = 1 ms (all four networks)."),
                seed, run, progress, pn.pane.Markdown("### Test at any dt"), test_dt,
                help_text("Runs the same trained networks at this dt (0.05–2 ms); parameters "
                          "stay in ms."),
                pn.pane.Markdown("### Export"),
                download("Figures (PNG)", "resolution.png", png, "wb-dl-png")]
     intro = pn.pane.Markdown(
-        f"Three networks learn the `pattern` task (three precise output spikes) at dt = 1 ms, "
+        f"Four networks learn the `pattern` task (three precise output spikes) at dt = 1 ms, "
         f"then run unchanged at {', '.join(f'{d:g}' for d in DTS_MS)} ms: SpikingGamma with "
-        "online learning, and LIF networks trained with surrogate gradients (BPTT, OTTT). "
-        "SpikingGamma's buckets step exactly in ms (`engine.buckets.bucket_step`) and its "
-        "encoder sends as many spikes per step as the signal needs (`engine.encoder`), so its "
-        "kernels are the same in ms at every dt (last plot). The table shows what the trained "
-        "networks do: spike times can still move where the finer input carries sub-millisecond "
-        "timing the network never saw at 1 ms (BENCHMARKS.md, resolution).")
+        "online learning, the same with impulse inputs, and LIF networks trained with surrogate "
+        "gradients (BPTT, OTTT). SpikingGamma's buckets step exactly in ms "
+        "(`engine.buckets.bucket_step`) and its encoder sends as many spikes per step as the "
+        "signal needs (`engine.encoder`), so its kernels are the same in ms at every dt (last "
+        "plot). Its input events enter through a 1-ms synapse (`engine.input_synapse`): with "
+        "impulses instead, the hidden signal has sub-millisecond peaks that a 1-ms grid steps "
+        "over and a finer grid sees, so the network fires more, and its output spikes can move, "
+        "below the dt it was trained at (compare the two SpikingGamma rows; BENCHMARKS.md, "
+        "resolution).")
     main = [pn.Column(intro, status, probe_text, table, *figs.values(), kernels)]
     return template("resolution", sidebar, main)
