@@ -5,7 +5,7 @@ buckets with the current c·e^{−(t − t_e)/τ_s}/τ_s instead of an impulse (
 ``input_height``, is unchanged). In MODEL.md §1/§4.1 terms one first-order stage is put in front
 of bucket 0:
 
-    τ_s dI/dt = −I + c·Σ_e δ(t − t_e),      τ_0 dŷ⁰/dt = −ŷ⁰ + τ_0·I(t),  ...   (τ_s → 0: §1)
+    τ_s dI/dt = −I + c·Σ_e δ(t − t_e),      dŷ⁰/dt = −ŷ⁰/τ_0 + I(t),  ...   (τ_s → 0: §1)
 
 Why: an impulse makes bucket 0 jump, and with it every signal x that reads bucket 0. A grid of
 step dt samples x only at its steps; a finer grid also sees the peaks between them, so the
@@ -20,7 +20,8 @@ u uniform and h = dt/τ_s, step n + j receives the expected share of its charge
 
     p_0 = 1 − (1 − e^{−h})/h,      p_j = e^{−(j−1)h} (1 − e^{−h})² / h    (j ≥ 1)
 
-(the synaptic current integrated over each step). The shares sum to 1 and their mean lag is τ_s
+(the synaptic current integrated over each step, then held over the step as every drive is,
+engine.buckets). The shares sum to 1 and their mean lag is τ_s
 (from the event), at every dt; τ_s = 0 gives p = (1,): the binned impulse held over its step,
 the engine's default. The tail is the first-order recursion q(t) = e^{−h} q(t−1) + p_1 x(t−1),
 so the drive of step t is p_0 x(t) + q(t), computed by the bucket filter (engine.chunk_filters).
