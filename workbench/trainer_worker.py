@@ -1,7 +1,7 @@
 """Training slots as worker processes: a session's run trains outside the server's GIL.
 
 Each training slot of :class:`workbench.classroom.Slots` has one long-lived worker process
-(``spawn``ed on first use, niced so that the server's event loop and the browsers come first).
+(``spawn``ed by the server at start, or on first use; at ``NICE``, 0 by default).
 A session that holds a slot loads its run into the slot's worker, asks for one epoch at a time
 and gets back plain numpy snapshots; when it gives the slot up, it takes its run back as bytes.
 Pause sets the worker's interrupt flag, which the run's step hook reads every time step.
@@ -19,7 +19,7 @@ import os
 import threading
 import weakref
 
-NICE = 0  # (raise it to let the event loop and other jobs come first; see BENCHMARKS.md)
+NICE = 0  # raise it to let the event loop and other jobs come first (BENCHMARKS.md, Classroom)
 
 _POOLS = weakref.WeakSet()
 
@@ -32,8 +32,9 @@ def _close_pools() -> None:
 
 class Flag:
     """A flag shared with the worker without a lock: an ``mp.Event`` takes a lock that the
-    worker holds while it reads the flag every time step, and a worker descheduled there (it
-    is niced) made the server's Pause wait for seconds. One byte in shared memory cannot tear."""
+    worker holds while it reads the flag every time step, and a worker descheduled there (a
+    niced one on a busy machine) made the server's Pause wait for seconds. One byte in shared
+    memory cannot tear."""
 
     def __init__(self, ctx):
         self._value = ctx.RawValue("b", 0)
@@ -139,10 +140,11 @@ def _main(conn, interrupt) -> None:
     from . import exports, snapshot  # noqa: F401
     from .trainer_run import Run
 
-    try:
-        os.nice(NICE)
-    except OSError:
-        pass
+    if NICE:
+        try:
+            os.nice(NICE)
+        except OSError:
+            pass
     torch.set_num_threads(1)
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # imports torch._dynamo: seconds
     run = None
