@@ -34,13 +34,3 @@ def download(label: str, filename: str, make_bytes, css: str) -> pn.widgets.File
     return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
                                    button_type="primary", button_style="outline",
                                    css_classes=[css], embed=False, sizing_mode="stretch_width")
-
-
-def live_plot(figure, pipe_data=None):
-    """A DynamicMap fed by a Pipe: ``pipe.send(snapshot)`` redraws ``figure(snapshot)`` in place."""
-    import holoviews as hv
-    from holoviews.streams import Pipe
-
-    pipe = Pipe(data=pipe_data if pipe_data is not None else {})
-    dmap = hv.DynamicMap(lambda data: figure(data or {}), streams=[pipe])
-    return pipe, pn.pane.HoloViews(dmap, backend="bokeh", linked_axes=False)
