@@ -59,6 +59,8 @@ def synapse_inputs(inputs: torch.Tensor, dt_ms: float, synapse_ms: float) -> tor
     if synapse_ms == 0:
         return inputs
     h = dt_ms / synapse_ms
+    if h == 0:  # τ_s so long against dt that no charge arrives within the run
+        return torch.zeros_like(inputs)
     p0, p1 = 1 + math.expm1(-h) / h, math.expm1(-h) ** 2 / h
     kw = dict(dtype=inputs.dtype, device=inputs.device)
     decay = torch.full((1, 1), math.exp(-h), **kw)

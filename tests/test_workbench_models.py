@@ -64,6 +64,21 @@ def test_tau_carries_over_and_k_restarts():
     assert m.epoch == 1 and m.ex.net.cfg.layers[0].n_buckets == 3
 
 
+def test_input_synapse_applies_live_and_a_preset_brings_its_own():
+    m = TrainerModel()  # pattern: the task's 1-ms input synapse
+    assert m.input_synapse_ms == 1.0 and "--input-synapse-ms 1" in m.cli_command()
+    m.train_epochs(1)
+    assert m.ex.net.cfg.input_synapse_ms == 1.0
+    m.input_synapse_ms = 0.0  # impulse inputs, on the running network
+    m.train_epochs(1)
+    assert m.epoch == 2 and m.ex.net.cfg.input_synapse_ms == 0.0
+    assert m.url_state()["synapse"] == 0.0
+    m.input_synapse_ms = -1.0
+    assert "input_synapse_ms" in m.error and m.input_synapse_ms == 0.0
+    m.preset = "coincidence"
+    assert m.input_synapse_ms == m.task().network_config(1.0).input_synapse_ms
+
+
 def _until(m, cond, timeout_s=120.0):
     """Pull the model's status until ``cond()``; the deadline only stops a hang."""
     deadline = time.monotonic() + timeout_s

@@ -36,7 +36,8 @@ RESTART = ("preset", "n_buckets", "bucket_weights", "mode", "n_hidden", "seed")
 #: URL query keys of the settings (pn.state.location.sync and the param-level round trip)
 URL_KEYS = {"preset": "preset", "dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K",
             "threshold_hidden": "theta", "threshold_out": "theta_out",
-            "adaptive_threshold": "adaptive", "bucket_weights": "v", "mode": "mode", "lr": "lr",
+            "adaptive_threshold": "adaptive", "input_synapse_ms": "synapse",
+            "bucket_weights": "v", "mode": "mode", "lr": "lr",
             "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
 
 
@@ -66,6 +67,8 @@ class TrainerModel(param.Parameterized):
     threshold_hidden = param.Number(0.3, softbounds=(0.01, 1.0), doc="hidden ϑ (signal units)")
     threshold_out = param.Number(0.5, softbounds=(0.05, 2.0), doc="output ϑ (signal units)")
     adaptive_threshold = param.Boolean(False, doc="ϑ rises by m_f·ϑ per spike, decays in 15 ms")
+    input_synapse_ms = param.Number(1.0, softbounds=(0.0, 5.0),
+                                    doc="input synapse τ_s (ms), 0: impulse inputs; applies live")
     bucket_weights = param.Selector(objects=["neuron", "synapse"], default="synapse",
                                     doc="v per neuron or per synapse; restarts")
     mode = param.Selector(objects=["spatial", "traces"], default="spatial",
@@ -120,7 +123,8 @@ class TrainerModel(param.Parameterized):
         override the preset's only once moved from its values (then one τ and K for every layer):
         a preset's own memory may differ per layer and per bucket (the real data sets' readouts)."""
         over = dict(threshold=(self.threshold_hidden, self.threshold_out),
-                    adaptive_threshold=self.adaptive_threshold, bucket_weights=self.bucket_weights)
+                    adaptive_threshold=self.adaptive_threshold, bucket_weights=self.bucket_weights,
+                    input_synapse_ms=self.input_synapse_ms)
         if not self._preset_memory():
             over.update(tau_ms=self.tau_ms, n_buckets=self.n_buckets)
         return over
@@ -143,6 +147,7 @@ class TrainerModel(param.Parameterized):
         cmd += f"--bucket-weights {self.bucket_weights}"
         if self.adaptive_threshold:
             cmd += " --adaptive-threshold"
+        cmd += f" --input-synapse-ms {self.input_synapse_ms:g}"
         cmd += f" --n-hidden {self.n_hidden} --threshold {self.threshold_hidden:g} {self.threshold_out:g}"
         return cmd
 
@@ -205,6 +210,7 @@ class TrainerModel(param.Parameterized):
         return dict(tau_ms=spec[0].tau_ms[0], n_buckets=spec[0].n_buckets,
                     threshold_hidden=spec[0].threshold, threshold_out=spec[-1].threshold,
                     adaptive_threshold=cfg.adaptive_threshold, bucket_weights=cfg.bucket_weights,
+                    input_synapse_ms=cfg.input_synapse_ms,
                     lr=task.lr)
 
     @param.depends("preset", watch=True)

@@ -69,6 +69,8 @@ class Run:
                 net.reconfigure(threshold=(s["threshold_hidden"], s["threshold_out"]))
             if "adaptive_threshold" in live:
                 net.reconfigure(adaptive_threshold=s["adaptive_threshold"])
+            if "input_synapse_ms" in live:
+                net.reconfigure(input_synapse_ms=s["input_synapse_ms"])
             if "lr" in live:
                 self.ex.trainer.set_lr(s["lr"])
         except ValueError as err:  # validated already; a last line of defence

@@ -27,6 +27,9 @@ HELP = {
                         "a spike carries 2ϑ. Applies live.",
     "threshold_out": "Output threshold ϑ (signal units). Applies live.",
     "adaptive_threshold": "ϑ rises by 0.5·ϑ per spike and decays with 15 ms: fewer spikes.",
+    "input_synapse_ms": "Time constant τ_s (ms) of the synapse input events pass before the "
+                        "buckets; 0: each event is a jump. With τ_s ≈ 1 ms a network trained at "
+                        "one dt keeps its spikes at finer dt (Resolution explorer). Applies live.",
     "bucket_weights": "Bucket weights v per neuron (one delay kernel per neuron) or per synapse "
                       "(one per synapse). Restarts.",
     "mode": "`spatial`: gradient through the current step only; `traces`: eligibility traces "
@@ -55,13 +58,16 @@ WIDGETS = {
     "bucket_weights": dict(type=pn.widgets.RadioButtonGroup, name="bucket weights v"),
     "mode": dict(type=pn.widgets.RadioButtonGroup, name="learning mode"),
     "adaptive_threshold": dict(type=pn.widgets.Checkbox, name="adaptive threshold"),
+    "input_synapse_ms": dict(type=pn.widgets.FloatSlider, start=0.0, end=5.0, step=0.25,
+                             name="input synapse τ_s (ms)"),
 }
 
 
 def settings_widgets(model: TrainerModel) -> list:
     out = []
     for name in ["preset", "dt_ms", "tau_ms", "n_buckets", "threshold_hidden", "threshold_out",
-                 "adaptive_threshold", "bucket_weights", "mode", "lr", "n_hidden", "seed", "speed"]:
+                 "adaptive_threshold", "input_synapse_ms", "bucket_weights", "mode", "lr",
+                 "n_hidden", "seed", "speed"]:
         spec = dict(WIDGETS[name])
         cls = spec.pop("type")
         css = f"wb-{name.replace('_', '-')}"
