@@ -5,8 +5,8 @@ from typing import NamedTuple
 
 import torch
 
-from .network import Network, NetworkState
 from .input_synapse import synapse_inputs
+from .network import Network, NetworkState
 
 
 class SimResult(NamedTuple):
@@ -81,9 +81,9 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     if keep not in ("all", "output", "none"):
         raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
     inputs = inputs.to(device=net.device, dtype=net.dtype)
-    drive = None  # events through the input synapse (engine.input_synapse); None: the counts
-    if net.cfg.input_synapse_ms > 0:
-        drive = synapse_inputs(inputs, net.dt_ms, net.cfg.input_synapse_ms)
+    # what events add to the input buckets: through the input synapse (engine.input_synapse),
+    # the counts themselves without one
+    drive = synapse_inputs(inputs, net.dt_ms, net.cfg.input_synapse_ms)
     n_steps, batch = inputs.shape[:2]
     if state is None:
         state = net.init_state(batch)
@@ -123,7 +123,7 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
             for t in range(n_steps) if chunk_steps is None else ():  # index per step: unbind's
                 if learner is not None:                               # T views grow memory with T
                     state = learner.prepare(state)
-                out, state = net.step(inputs[t], state, None if drive is None else drive[t])
+                out, state = net.step(inputs[t], state, drive[t])
                 if net._step_hooks:
                     net._call_step_hooks(t, out)
                 if learner is not None:

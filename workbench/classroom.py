@@ -3,8 +3,8 @@
 A server process trains at most ``max_training`` runs at once, each in its slot's worker process
 (:mod:`workbench.trainer_worker`). A session that presses Play while every slot is taken waits in
 a first-come queue (its status says so); a run holding a slot gives it up after ``turn_s``
-seconds when others wait, and joins the back of the queue, so every student trains in turns. A running session without any user action for ``idle_minutes``
-is paused and gives its slot back.
+seconds when others wait, and joins the back of the queue, so every student trains in turns. A
+running session without any user action for ``idle_minutes`` is paused and gives its slot back.
 
     limits = Limits(max_training=2, turn_s=20)      # what ``spikinggamma serve`` sets
     configure(limits)                               # before serving; children of --num-procs inherit
@@ -79,29 +79,28 @@ class Slots:
             held = self._holders.get(owner)
             return None if held is None else held[1]
 
-    def start_workers(self) -> None:
-        """Start every slot's worker process now (a server does, before students arrive: a
-        worker takes seconds to import torch)."""
+    def _workers(self):
+        """The slots' :class:`workbench.trainer_worker.WorkerPool`, made on first use."""
         from .trainer_worker import WorkerPool
 
         with self._lock:
             if self._pool is None:
                 self._pool = WorkerPool(self.n)
-            pool = self._pool
+            return self._pool
+
+    def start_workers(self) -> None:
+        """Start every slot's worker process now (a server does, before students arrive: a
+        worker takes seconds to import torch)."""
+        pool = self._workers()
         for slot in range(self.n):
             pool.get(slot)
 
     def worker(self, owner):
         """The worker process of the slot ``owner`` holds (:mod:`workbench.trainer_worker`)."""
-        from .trainer_worker import WorkerPool
-
         slot = self.slot_of(owner)
         if slot is None:
             raise ValueError("owner holds no training slot")
-        with self._lock:
-            if self._pool is None:
-                self._pool = WorkerPool(self.n)
-        return self._pool.get(slot)
+        return self._workers().get(slot)
 
     def close(self) -> None:
         """Stop the slots' worker processes."""

@@ -184,11 +184,12 @@ def summarize(rows: list[dict]) -> list[dict]:
                "n_dts": len(pts), "min_pct": min(scores), "max_pct": max(scores),
                "spread_points": round(max(scores) - min(scores), 2),
                "rate_spread_pct": round(100 * (max(rates) - min(rates)) / max(max(rates), 1e-9), 1)}
-        fine = [p for p in pts if p["dt_ms"] <= p["train_dt_ms"]]
-        for key in ("hidden_hz", "output_hz") if protocol != "trained_at_dt" else ():
-            values = [p[key] for p in fine if key in p]
-            if len(values) > 1:
-                row[f"{key[:-3]}_spread_pct"] = round(100 * (max(values) - min(values))
-                                                      / max(min(values), 1e-9), 1)
+        if protocol != "trained_at_dt":  # one network at several dt
+            fine = [p for p in pts if p["dt_ms"] <= p["train_dt_ms"]]
+            for key in ("hidden_hz", "output_hz"):
+                values = [p[key] for p in fine if key in p]
+                if len(values) > 1:
+                    row[f"{key[:-3]}_spread_pct"] = round(100 * (max(values) - min(values))
+                                                          / max(min(values), 1e-9), 1)
         out.append(row)
     return out
