@@ -151,14 +151,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Sub-commands of the workbench and the benchmarks, when those packages are importable."""
+    """Sub-commands that other packages add (``bench``, ``serve``, ``sweep``, ``lessons``): the
+    ``spikinggamma.commands`` entry points (pyproject.toml), each a ``register(subparsers)``.
+    Found by name in the installed metadata, so the engine never imports the workbench itself;
+    one whose package is not installed (an ImportError) is left out."""
+    from importlib.metadata import entry_points
     found = []
-    for module, attr in (("workbench.cli", "register"), ("engine.bench.cli", "register")):
+    for point in sorted(entry_points(group="spikinggamma.commands"), key=lambda p: p.name):
         try:
-            mod = __import__(module, fromlist=[attr])
+            found.append(point.load())
         except ImportError:
             continue
-        found.append(getattr(mod, attr))
     return found
 
 

@@ -1,4 +1,5 @@
-"""``spikinggamma bench <memory|resolution|accuracy|all|report>`` and ``spikinggamma sweep``."""
+"""``spikinggamma bench <memory|resolution|accuracy|all|report>`` (an entry point of the
+``spikinggamma.commands`` group, found by engine.cli)."""
 from __future__ import annotations
 
 import argparse
@@ -57,26 +58,8 @@ def _bench(args: argparse.Namespace) -> int:
     return 0
 
 
-def _sweep(args: argparse.Namespace) -> int:
-    from .sweep import parse_grid, sweep
-    grid = parse_grid(args.grid)
-    try:
-        from workbench.sweep_plot import save as plot  # the engine draws nothing itself
-    except ImportError:
-        plot = None
-    rows = sweep(args.task, grid, seeds=args.seeds, epochs=args.epochs, out=args.out,
-                 scheduler=args.scheduler, n_workers=args.workers, plot=plot)
-    if args.json:
-        print(json.dumps(rows, default=str))
-    else:
-        from .report import text_table
-        cols = ["seed", *grid, "status", "score", "spikes_per_neuron_per_s", "wall_s", "error"]
-        print(text_table(rows, cols))
-    return 0 if all(r.get("status") == "ok" for r in rows) else 1
-
-
 def register(subparsers) -> None:
-    """Add ``bench`` and ``sweep`` to the ``spikinggamma`` command line."""
+    """Add ``bench`` to the ``spikinggamma`` command line."""
     b = subparsers.add_parser("bench", help="benchmarks: memory, resolution, accuracy (see BENCHMARKS.md)")
     b.add_argument("name", choices=(*BENCHES, "all", "report"),
                    help="'report' only rebuilds --markdown from the CSV/JSON in --out")
@@ -93,13 +76,3 @@ def register(subparsers) -> None:
     b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")
     b.add_argument("--markdown", type=Path, default=None, help="write the tables in --out as Markdown here")
     b.set_defaults(func=_bench)
-    s = subparsers.add_parser("sweep", help="grid × seeds of a task on Dask distributed")
-    s.add_argument("--task", default="coincidence", choices=["pattern", "coincidence"])
-    s.add_argument("--grid", nargs="+", default=["dt_ms=1"], help="name=v1,v2 ... (dt_ms, tau_ms, n_buckets, mode, lr, ...)")
-    s.add_argument("--seeds", type=int, default=1)
-    s.add_argument("--epochs", type=int, default=20)
-    s.add_argument("--scheduler", default=None, help="tcp://host:port of a running scheduler (default: LocalCluster)")
-    s.add_argument("--workers", type=int, default=2, help="LocalCluster worker processes")
-    s.add_argument("--out", type=Path, default=Path("sweep_results"))
-    s.add_argument("--json", action="store_true")
-    s.set_defaults(func=_sweep)
