@@ -2,10 +2,12 @@
 without surrogate gradients, and per-timestep taps. Needs torch and numpy only."""
 from .config import LayerSpec, NetworkConfig
 from .errors import DivergenceError
-from .learning import MODES, Learner, Trainer, gradients
-from .network import LayerState, LayerStep, Network, NetworkState, StepOutput
-from .simulate import SimResult, run, simulate
-from .taps import Recorder, tap_names
+from .learn.learner import MODES, Learner, gradients
+from .learn.trainer import Trainer
+from .model.layer import LayerState, LayerStep
+from .model.network import Network, NetworkState, StepOutput
+from .run.simulate import SimResult, run, simulate
+from .run.taps import Recorder, tap_names
 
 __all__ = [
     "DivergenceError", "LayerSpec", "LayerState", "LayerStep", "Learner", "MODES", "Network",

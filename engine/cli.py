@@ -10,7 +10,7 @@ import time
 def _train(args: argparse.Namespace) -> int:
     from .errors import DivergenceError
     from .experiment import Experiment, dt_value, test_at_dt
-    from .learning import MODES
+    from .learn.learner import MODES
     from .memory import PeakMemory
     from .tasks import make_task
 
@@ -47,12 +47,10 @@ def _train(args: argparse.Namespace) -> int:
     if args.n_hidden is not None and args.n_hidden < 1:
         raise ValueError(f"--n-hidden must be >= 1 (got {args.n_hidden})")
     hidden = {"n_hidden": args.n_hidden} if args.n_hidden is not None else {}
-    if args.task in ("pattern", "coincidence"):
-        task = make_task(args.task, seed=args.seed, **hidden)
-    else:  # a real data set (engine.bench.live_task)
-        from .bench.live_task import DataTask
-        task = DataTask(args.task, seed=args.seed, data_dir=args.data_dir, **hidden)
-    # a real data set's recipe (engine.bench.tasks.RECIPES) sets what the flags leave open
+    if args.task not in ("pattern", "coincidence"):  # a real data set (engine.tasks.datasets)
+        hidden["data_dir"] = args.data_dir
+    task = make_task(args.task, seed=args.seed, **hidden)
+    # a real data set's recipe (engine.tasks.RECIPES) sets what the flags leave open
     args.dt_ms = args.dt_ms if args.dt_ms is not None else getattr(task, "default_dt_ms", 1.0)
     args.epochs = args.epochs if args.epochs is not None else getattr(task, "default_epochs", 300)
     args.mode = args.mode if args.mode is not None else getattr(task, "default_mode", "traces")

@@ -12,9 +12,9 @@ from typing import Any
 
 import torch
 
-from .buckets import DISCRETISATIONS
-
 _DTYPES = {"float32": torch.float32, "float64": torch.float64}
+#: the step of the bucket cascade (engine.model.buckets): its exact solution, or the paper's recursion
+DISCRETISATIONS = ("exact", "paper")
 
 
 def _fail(field_name: str, allowed: str, got: Any) -> None:

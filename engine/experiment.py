@@ -12,8 +12,8 @@ from typing import Iterable
 
 import torch
 
-from .learning import Trainer
-from .network import Network
+from .learn.trainer import Trainer
+from .model.network import Network
 from .tasks import make_task
 
 

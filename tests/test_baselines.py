@@ -79,8 +79,8 @@ def test_snntorch_row_runs():
     if not snntorch_peer.available():
         pytest.skip("snnTorch is not installed: its benchmark row is skipped with a message")
     from engine.bench.models import BenchModel
-    from engine.bench.tasks import make_task
-    task = make_task("coincidence")
+    from engine.tasks.datasets import classification_task
+    task = classification_task("coincidence")
     model = BenchModel("snntorch", task, 1.0, hidden=(16,))
     x, y = task.train_batch(1.0, 0)
     loss = model.train_batch(x, y)

@@ -39,8 +39,8 @@ def test_memory_bench_writes_csv_and_json(tmp_path):
 
 def test_accuracy_and_resolution_rows(tmp_path, data_dir):
     from engine.bench import accuracy, markdown, report, resolution
-    from engine.bench.tasks import make_task
-    task = make_task("qtdb", quick=True, data_dir=data_dir, n_train=16, n_test=8, crop_ms=200.0)
+    from engine.tasks.datasets import classification_task
+    task = classification_task("qtdb", quick=True, data_dir=data_dir, n_train=16, n_test=8, crop_ms=200.0)
     from engine.bench.models import BenchModel
     for kind in ("sg-spatial", "lif-bptt"):
         m = BenchModel(kind, task, 4.0, hidden=(16,))
@@ -55,7 +55,7 @@ def test_accuracy_and_resolution_rows(tmp_path, data_dir):
     report.write(resolution.summarize(rows), tmp_path, "resolution_summary")
     md = markdown.write(tmp_path, tmp_path / "B.md").read_text()
     assert "resolution_summary" in md and "| task |" in md
-    from engine.bench.tasks import RECIPES
+    from engine.tasks.datasets import RECIPES
     assert RECIPES.keys() == set(accuracy.TASKS)
 
 
@@ -98,12 +98,12 @@ def test_memory_time_ratios_side_by_side():
 
 def test_subsets_of_label_sorted_splits_hold_every_class(data_dir):
     """FSDD's files are sorted by digit: a prefix of 200 would be digit 0 alone."""
-    from engine.bench.tasks import make_task
-    task = make_task("fsdd", quick=True, data_dir=data_dir, n_train=60, n_test=40)
+    from engine.tasks.datasets import classification_task
+    task = classification_task("fsdd", quick=True, data_dir=data_dir, n_train=60, n_test=40)
     _, train_labels = task.train_batch(task.recipe.dt_ms, 0)
     test_labels = torch.cat([y for _, y in task.test_chunks(task.recipe.dt_ms)])
     assert train_labels.unique().numel() >= 6 and test_labels.unique().numel() >= 8
-    again = make_task("fsdd", quick=True, data_dir=data_dir, n_train=60, n_test=40)
+    again = classification_task("fsdd", quick=True, data_dir=data_dir, n_train=60, n_test=40)
     assert torch.equal(again.test_idx, task.test_idx)  # the same subset every time
 
 
@@ -118,9 +118,9 @@ SMALL_TRAINING = [("fsdd", 400, 8, 10, 35.0), ("qtdb", 192, 8, 16, 50.0),
 @pytest.mark.parametrize("name, n_train, epochs, batch, floor", SMALL_TRAINING)
 def test_each_data_set_is_learnt_well_above_chance(name, n_train, epochs, batch, floor, data_dir):
     from engine.bench.models import BenchModel
-    from engine.bench.tasks import make_task
+    from engine.tasks.datasets import classification_task
     from engine.bench.train_eval import evaluate, train
-    task = make_task(name, quick=True, data_dir=data_dir, n_train=n_train, n_test=100)
+    task = classification_task(name, quick=True, data_dir=data_dir, n_train=n_train, n_test=100)
     task.batch_size = batch
     r = task.recipe
     n_batches = epochs * task.batches_per_epoch
@@ -133,8 +133,8 @@ def test_each_data_set_is_learnt_well_above_chance(name, n_train, epochs, batch,
 def test_diagnose_reports_silence_memory_and_each_layer(data_dir):
     from engine.bench.diagnose import snapshot
     from engine.bench.models import BenchModel
-    from engine.bench.tasks import make_task
-    task = make_task("fsdd", quick=True, data_dir=data_dir, n_train=20, n_test=10)
+    from engine.tasks.datasets import classification_task
+    task = classification_task("fsdd", quick=True, data_dir=data_dir, n_train=20, n_test=10)
     task.batch_size = 5
     model = BenchModel("sg-spatial", task, 2.0, hidden=(16,))
     snap = snapshot(model, task, 2.0)

@@ -4,8 +4,7 @@ import math
 import pytest
 import torch
 
-from engine.buckets import (bucket_delays_ms, bucket_step, gamma_kernel_closed_form, gamma_kernels,
-                            gamma_step, with_first)
+from engine.model.buckets import (bucket_delays_ms, bucket_step, gamma_kernel_closed_form, gamma_kernels, gamma_step, with_first)
 from engine.units import alpha_from_tau, ms_to_steps, rate_hz, spike_bin, steps_to_ms
 
 TAU = torch.full((4,), 5.0, dtype=torch.float64)

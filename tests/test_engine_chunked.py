@@ -1,11 +1,12 @@
-"""The chunked fast path (engine.chunked) against the per-step reference (engine.network.step
-under engine.simulate.run and engine.learning.Learner): same spikes, gradients, taps."""
+"""The fast path (Network.forward_chunk, Learner.observe_chunk: ``chunk_steps``, the default)
+against the per-step reference (Network.step, Learner.observe: ``chunk_steps=None``) under
+engine.run: same spikes, gradients, taps."""
 import pytest
 import torch
 
 import engine
-from engine.chunk_encoder import encode_chunk
-from engine.encoder import encoder_step, init_encoder_state
+from engine.model.encoder import encode_chunk
+from engine.model.encoder import encoder_step, init_encoder_state
 
 CHUNK = 16  # not a divisor of T: chunks of 16, 16, 16 and 12 steps
 
@@ -45,7 +46,7 @@ def rel_err(ref: dict, got: dict) -> float:
 
 
 def assert_same_run(net, inputs, **kw):
-    ref = engine.simulate(net, inputs, **kw)
+    ref = engine.simulate(net, inputs, chunk_steps=None, **kw)
     got = engine.simulate(net, inputs, chunk_steps=CHUNK, **kw)
     assert all(torch.equal(a, b) for a, b in zip(ref.spikes, got.spikes))
     assert sum(float(s.sum()) for s in ref.spikes) > 0  # the test network does spike
@@ -68,7 +69,8 @@ def test_chunked_gives_the_same_spikes_and_gradients(bucket_weights, adaptive, d
     assert_same_run(net, inputs)
     warm = 10.0 if loss == "ce" else 0.0
     for mode in ("spatial", "traces"):
-        ref = engine.gradients(net, inputs, targets, mode=mode, loss=loss, warmup_ms=warm)
+        ref = engine.gradients(net, inputs, targets, mode=mode, loss=loss, warmup_ms=warm,
+                               chunk_steps=None)
         got = engine.gradients(net, inputs, targets, mode=mode, loss=loss, warmup_ms=warm,
                                chunk_steps=CHUNK)
         assert rel_err(ref, got) <= 1e-9, mode
@@ -89,7 +91,7 @@ def test_chunked_variants_analog_rate_three_layers_learnable_tau_input_pulses():
         targets = data(T=50)[1]
         assert_same_run(net, inputs)
         for mode in ("spatial", "traces"):
-            ref = engine.gradients(net, inputs, targets, mode=mode)
+            ref = engine.gradients(net, inputs, targets, mode=mode, chunk_steps=None)
             got = engine.gradients(net, inputs, targets, mode=mode, chunk_steps=CHUNK)
             assert sorted(ref) == sorted(got)
             assert rel_err(ref, got) <= 1e-9, (kw, mode)
@@ -102,8 +104,8 @@ def test_chunked_taps_equal_per_step_taps():
     recs = []
     for chunk in (None, CHUNK):
         with engine.Recorder(net, names, every=3, max_steps=15) as rec:
-            engine.run(net, inputs, learner=engine.Learner(net, "traces", chunk_steps=chunk),
-                       targets=targets, keep="none")
+            engine.run(net, inputs, learner=engine.Learner(net, "traces"), targets=targets,
+                       keep="none", chunk_steps=chunk)
         recs.append(rec)
     for name in names:
         assert recs[0].steps(name) == recs[1].steps(name), name
@@ -180,6 +182,6 @@ def test_chunked_equals_per_step_on_cuda():
     inputs, targets = data()
     assert_same_run(net, inputs)
     for mode in ("spatial", "traces"):
-        ref = engine.gradients(net, inputs, targets, mode=mode)
+        ref = engine.gradients(net, inputs, targets, mode=mode, chunk_steps=None)
         got = engine.gradients(net, inputs, targets, mode=mode, chunk_steps=CHUNK)
         assert rel_err(ref, got) <= 1e-9

@@ -4,8 +4,8 @@ import math
 import pytest
 import torch
 
-from engine.encoder import encoder_step, init_encoder_state
-from engine.network import hold_gain
+from engine.model.encoder import encoder_step, init_encoder_state
+from engine.model.network import hold_gain
 
 
 def encode(y, dt_ms, tau_ms=5.0, theta=0.05, adaptive=False, discretisation="exact", max_spikes=None):

@@ -7,7 +7,7 @@ import torch
 
 import engine
 from engine.bench.resolution import hidden_rates_by_dt
-from engine.input_synapse import synapse_inputs, synapse_shares
+from engine.model.synapse import synapse_inputs, synapse_shares
 
 
 @pytest.mark.parametrize("dt_ms", [2.0, 1.0, 0.3, 0.1])

@@ -110,7 +110,7 @@ def test_trainer_reduces_the_loss_on_the_pattern_task():
 
 
 def test_hinge_loss_frees_negative_signal_only_while_the_target_is_silent():
-    from engine.losses import step_loss
+    from engine.learn.losses import step_loss
     x = torch.tensor([[-1.0, -1.0, 0.5]])
     target = torch.tensor([[0.0, 0.8, 0.0]])
     assert float(step_loss("mse", x, target)) == pytest.approx(1.0 + 3.24 + 0.25)
@@ -126,7 +126,7 @@ def test_update_every_steps_the_optimizer_within_a_sequence():
 
 
 def test_cosine_schedule_decays_to_the_floor_and_holds_there():
-    from engine.learning import LR_FLOOR
+    from engine.learn.trainer import LR_FLOOR
     net = two_layer(dtype="float32")
     trainer = engine.Trainer(net, mode="spatial", lr=1e-2, update_every=10, lr_schedule="cosine",
                              total_updates=4)

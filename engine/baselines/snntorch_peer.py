@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..losses import step_loss, step_weights
+from ..learn.losses import step_loss, step_weights
 from ..units import alpha_from_tau
 
 

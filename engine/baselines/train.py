@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ..losses import step_loss, step_weights
+from ..learn.losses import step_loss, step_weights
 from ..units import alpha_from_tau
 from .lif import LIFNetwork, LIFState
 

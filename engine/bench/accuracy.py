@@ -25,7 +25,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
     import torch
 
     from .models import BenchModel
-    from .tasks import make_task
+    from ..tasks.datasets import classification_task
     from .train_eval import evaluate, train
     if traces_fraction is not None and not 0 < traces_fraction <= 1:
         raise ValueError(f"traces_fraction must be in (0, 1] (got {traces_fraction!r})")
@@ -36,7 +36,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
     tasks, models = tasks or TASKS, models or MODELS
     for name in tasks:
         try:
-            task = make_task(name, quick=quick, data_dir=data_dir)
+            task = classification_task(name, quick=quick, data_dir=data_dir)
         except Exception as err:
             rows.append({"task": name, "model": "-", "error": repr(err)})
             log(f"{name}: {err!r}")

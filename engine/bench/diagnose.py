@@ -20,9 +20,9 @@ import torch
 
 def snapshot(model, task, dt_ms: float, batch_index: int = 0) -> dict:
     """The measurements above for a SpikingGamma :class:`BenchModel` on one training batch."""
-    from ..buckets import bucket_delays_ms
-    from ..learning import gradients
-    from ..simulate import simulate
+    from ..model.buckets import bucket_delays_ms
+    from ..learn.learner import gradients
+    from ..run.simulate import simulate
     net = model.net
     inputs, labels = task.train_batch(dt_ms, batch_index)
     res = simulate(net, inputs, keep="all")
@@ -48,7 +48,7 @@ def snapshot(model, task, dt_ms: float, batch_index: int = 0) -> dict:
 
 def main(argv=None) -> int:
     from .models import BenchModel
-    from .tasks import make_task
+    from ..tasks.datasets import classification_task
     p = argparse.ArgumentParser(prog="python -m engine.bench.diagnose", description=__doc__.split("\n\n")[0])
     p.add_argument("--task", default="fsdd", choices=("qtdb", "fsdd", "nmnist", "smnist"))
     p.add_argument("--epochs", type=int, default=2, help="training epochs, a snapshot after each")
@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     p.add_argument("--data-dir", default=None)
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    task = make_task(args.task, quick=False, data_dir=args.data_dir)
+    task = classification_task(args.task, quick=False, data_dir=args.data_dir)
     recipe = task.recipe
     model = BenchModel("sg-spatial", task, recipe.dt_ms, hidden=(128,), lr=recipe.lr,
                        sg_extra=json.loads(args.sg))

@@ -39,7 +39,7 @@ def measure_point(kind: str, n_steps: int) -> dict:
 
     from ..memory import PeakMemory
     from .models import BenchModel
-    from .tasks import BenchTask
+    from ..tasks.datasets import BenchTask
 
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
@@ -48,7 +48,7 @@ def measure_point(kind: str, n_steps: int) -> dict:
     base, _, path = kind.partition("@")
     model = BenchModel(base, task, dt, hidden=SIZES[1:-1])
     if path == "step":
-        model.trainer.learner.chunk_steps = None
+        model.trainer.chunk_steps = None
     gen = torch.Generator().manual_seed(0)
     rate = 20.0 * dt / 1000.0
     warm_x = (torch.rand(20, BATCH, SIZES[0], generator=gen) < rate).float()

@@ -26,19 +26,6 @@ class EvalOut(NamedTuple):
     n_samples: int
 
 
-def predictions_correct(logits: torch.Tensor, labels: torch.Tensor, dt_ms: float,
-                        warmup_ms: float) -> tuple[float, float]:
-    """(correct, total). logits [T, B, C]; labels [B] or [T, B] (-100 = ignore)."""
-    warm = min(int(round(warmup_ms / dt_ms)), logits.shape[0] - 1)
-    if labels.dim() >= 2:
-        pred = logits[warm:].argmax(-1)  # [T', B]
-        lab = labels[warm:]
-        mask = lab != -100
-        return float(((pred == lab) & mask).sum()), float(mask.sum())
-    pred = logits[warm:].sum(0).argmax(-1)  # [B]
-    return float((pred == labels).sum()), float(labels.numel())
-
-
 class BenchModel:
     """A model of ``kind`` for ``task`` (a :class:`engine.bench.tasks.BenchTask`) at ``dt_ms``."""
 
@@ -50,8 +37,8 @@ class BenchModel:
         self.kind, self.task, self.hidden = kind, task, tuple(hidden)
         torch.manual_seed(seed)
         if kind.startswith("sg-"):
-            from ..learning import Trainer
-            from ..network import Network
+            from ..learn.trainer import Trainer
+            from ..model.network import Network
             self.net = Network(task.sg_config(dt_ms, self.hidden, **(sg_extra or {})), seed=seed)
             self.trainer = Trainer(self.net, mode=kind[3:], loss="ce", lr=lr, warmup_ms=task.warmup_ms)
         elif kind.startswith("lif-"):
@@ -66,7 +53,7 @@ class BenchModel:
             self.net = snntorch_peer.SnnTorchNet(cfg.sizes, dt_ms, cfg.tau_mem_ms, cfg.tau_out_ms,
                                                  cfg.threshold, cfg.slope, seed)
             self.optimizer = torch.optim.Adam(self.net.parameters(), lr=lr)
-        from ..learning import LRSchedule
+        from ..learn.trainer import LRSchedule
         # one optimizer step per training batch for every kind, so one schedule fits all
         optimizer = self.optimizer if kind == "snntorch" else self.trainer.optimizer
         self.schedule = LRSchedule(optimizer, lr_schedule, total_updates)
@@ -89,7 +76,7 @@ class BenchModel:
 
     def _train_batch(self, inputs: torch.Tensor, labels: torch.Tensor) -> float:
         if self.kind.startswith("sg-"):
-            from ..simulate import run
+            from ..run.simulate import run
             return run(self.net, inputs, learner=self.trainer.learner, targets=labels, keep="none").loss
         if self.kind.startswith("lif-"):
             return self.trainer.train_sequence(inputs, labels, keep_logits=False).loss
@@ -102,9 +89,8 @@ class BenchModel:
         events = float(inputs.sum())
         sizes = (self.task.n_in, *self.hidden, self.task.n_classes)
         if self.kind.startswith("sg-"):
-            from ..chunked import DEFAULT_CHUNK_STEPS
-            from ..simulate import simulate
-            res = simulate(self.net, inputs, keep="output", chunk_steps=DEFAULT_CHUNK_STEPS)
+            from ..run.simulate import simulate
+            res = simulate(self.net, inputs, keep="output")
             logits = res.preacts[-1]
             hidden_counts = [float(c.sum()) for c in res.spike_counts[:-1]]
         elif self.kind.startswith("lif-"):

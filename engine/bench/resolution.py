@@ -73,9 +73,8 @@ def hidden_rates_by_dt(synapse_ms: float, dts=(1.0, 0.5, 0.25, 0.1), seed: int =
     (``seed``) on its frozen inputs, with events entering through an input synapse of
     ``synapse_ms`` (0: impulses; engine.input_synapse). Without the synapse a finer grid samples
     peaks of the hidden signal that a coarser one steps over, and the rate rises with 1/dt."""
-    from ..chunked import DEFAULT_CHUNK_STEPS
-    from ..network import Network
-    from ..simulate import simulate
+    from ..model.network import Network
+    from ..run.simulate import simulate
     from ..tasks import PatternTask
     task = PatternTask(seed=seed)
     net = Network(task.network_config(max(dts), input_synapse_ms=synapse_ms), seed=seed)
@@ -83,7 +82,7 @@ def hidden_rates_by_dt(synapse_ms: float, dts=(1.0, 0.5, 0.25, 0.1), seed: int =
     for dt in dts:
         twin = net.copy_at_dt(dt)
         inputs, _ = task.batch(twin)
-        result = simulate(twin, inputs, chunk_steps=DEFAULT_CHUNK_STEPS)
+        result = simulate(twin, inputs)
         rates[dt] = result.spikes_per_neuron_per_s(0)
     return rates
 
@@ -112,7 +111,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
     import torch
 
     from .models import BenchModel
-    from .tasks import make_task
+    from ..tasks.datasets import classification_task
     from .train_eval import evaluate, train
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
@@ -145,7 +144,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                             if point[0] == home:
                                 add_point("trained_at_dt", home, point)
                         continue
-                    task = make_task(name, quick=quick, data_dir=data_dir)
+                    task = classification_task(name, quick=quick, data_dir=data_dir)
                     for dt in dict.fromkeys((home, *train_dts)):
                         torch.manual_seed(seed)
                         model = BenchModel(kind, task, dt, hidden=HIDDEN[name])

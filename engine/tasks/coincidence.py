@@ -7,11 +7,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..buckets import bucket_delays_ms, gamma_kernels
+from ..model.buckets import bucket_delays_ms, gamma_kernels
 from ..config import NetworkConfig, check_positive
-from ..network import Network
-from ..chunked import DEFAULT_CHUNK_STEPS
-from ..simulate import simulate
+from ..model.network import Network
+from ..run.simulate import simulate
 from .spiketrains import bin_times, poisson_times
 
 
@@ -119,7 +118,7 @@ class CoincidenceTask:
 
     def evaluate(self, net: Network) -> dict:
         inputs, labels = self.test_set(net.dt_ms)
-        result = simulate(net, inputs, keep="all", chunk_steps=DEFAULT_CHUNK_STEPS)
+        result = simulate(net, inputs, keep="all")
         pred = self.predictions(result.preacts[-1], net.dt_ms)
         hidden_rate = result.spikes_per_neuron_per_s(0, batch_size=inputs.shape[1])
         return {"accuracy": float((pred == labels).double().mean()),

@@ -5,10 +5,10 @@ from dataclasses import dataclass
 
 import torch
 
-from ..buckets import gamma_kernels
+from ..model.buckets import gamma_kernels
 from ..config import NetworkConfig, check_positive
-from ..network import Network
-from ..simulate import SimResult
+from ..model.network import Network
+from ..run.simulate import SimResult
 from .spiketrains import bin_times, match_spikes, poisson_times, spike_times_ms, van_rossum
 
 
@@ -118,10 +118,9 @@ class PatternTask:
         }
 
     def evaluate(self, net: Network) -> dict:
-        from ..chunked import DEFAULT_CHUNK_STEPS
-        from ..simulate import simulate
+        from ..run.simulate import simulate
         inputs, _ = self.batch(net)
-        result = simulate(net, inputs, chunk_steps=DEFAULT_CHUNK_STEPS)  # the fast path
+        result = simulate(net, inputs)  # the fast path (the default)
         return {**self.metrics(result), "spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(),
                 "hidden_spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(0),
                 "output_spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(len(net.layers) - 1)}

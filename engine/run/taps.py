@@ -18,7 +18,7 @@ from collections import deque
 
 import torch
 
-from .network import Network, StepOutput
+from ..model.network import Network, StepOutput
 
 _STATE_FIELDS = {"buckets": "buckets", "preact": "x", "signal": "y", "estimate": "estimate",
                  "spikes": "spikes", "threshold": "threshold"}

@@ -24,7 +24,7 @@ u uniform and h = dt/τ_s, step n + j receives the expected share of its charge
 engine.buckets). The shares sum to 1 and their mean lag is τ_s
 (from the event), at every dt; τ_s = 0 gives p = (1,): the binned impulse held over its step,
 the engine's default. The tail is the first-order recursion q(t) = e^{−h} q(t−1) + p_1 x(t−1),
-so the drive of step t is p_0 x(t) + q(t), computed by the bucket filter (engine.chunk_filters).
+so the drive of step t is p_0 x(t) + q(t), computed by the bucket filter (engine.model.buckets.filter_drive).
 """
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ import math
 
 import torch
 
-from .buckets import BucketStep
-from .chunk_filters import filter_drive
+from .buckets import BucketStep, filter_drive
 
 
 def synapse_shares(dt_ms: float, synapse_ms: float, n_steps: int) -> torch.Tensor:

@@ -1,12 +1,20 @@
-"""The engine's only loop over time. Everything else is one step."""
+"""The engine's two loops over time: step by step (the reference) and chunk by chunk (the fast
+path, the default). Everything else is one step, or one chunk, of the model (engine.model).
+
+Both loops call the network's step hooks (taps) for every step and hand each step, or each
+chunk, to the learner (engine.learn.learner.Learner.observe / observe_chunk).
+"""
 from __future__ import annotations
 
 from typing import NamedTuple
 
 import torch
 
-from .input_synapse import synapse_inputs
-from .network import Network, NetworkState
+from ..model.network import Network, NetworkState
+from ..model.synapse import synapse_inputs
+
+#: steps computed at a time by the fast path (weights fixed within a chunk)
+DEFAULT_CHUNK_STEPS = 256
 
 
 class SimResult(NamedTuple):
@@ -55,7 +63,7 @@ def check_inputs(net: Network, inputs: torch.Tensor) -> None:
 
 def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None,
         learner=None, targets: torch.Tensor | None = None, keep: str = "all",
-        chunk_steps: int | None = None) -> SimResult:
+        chunk_steps: int | None = DEFAULT_CHUNK_STEPS) -> SimResult:
     """Simulate ``net`` over ``inputs``, optionally learning online at every step.
 
     Args:
@@ -63,19 +71,18 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
         state: start state (zeros when None). The input synapse (``input_synapse_ms``) is not
             part of it: each run starts with an empty synapse.
         learner: an object with ``begin(n_steps, batch)``, ``prepare(state)``,
-            ``observe(t, out, target_t)`` and ``finish()`` (see :mod:`engine.learning`).
+            ``observe(t, out, target_t)``, ``observe_chunk(t0, out, targets)``,
+            ``steps_in_chunk(size)`` and ``finish()`` (engine.learn.learner.Learner).
         targets: [T, B, ...] per-step targets, or [B] one label per sequence.
         keep: ``"all"`` layers' spikes/signals, ``"output"`` layer only, or ``"none"``.
-        chunk_steps: compute this many steps at a time (engine.chunked, the fast path; the
-            default is the learner's ``chunk_steps``); ``None``: step by step, the reference.
+        chunk_steps: compute this many steps at a time (:meth:`Network.forward_chunk`, the fast
+            path, the default); ``None``: step by step (:meth:`Network.step`), the reference.
             ``bptt`` and gradient hooks (per-step weight-gradient taps) always run step by step.
     """
-    if chunk_steps is None and learner is not None:
-        chunk_steps = getattr(learner, "chunk_steps", None)
     if chunk_steps is not None and (isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int)
                                     or chunk_steps < 1):
         raise ValueError(f"chunk_steps must be an integer >= 1 or None (got {chunk_steps!r})")
-    if net._grad_hooks or getattr(learner, "mode", "") == "bptt":
+    if net.has_grad_hooks or getattr(learner, "mode", "") == "bptt":
         chunk_steps = None
     check_inputs(net, inputs)
     if keep not in ("all", "output", "none"):
@@ -117,15 +124,14 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     try:
         with grad_ctx:
             if chunk_steps is not None:  # the fast path: a chunk of steps at a time
-                from .chunked import run_chunks
-                state = run_chunks(net, inputs, state, learner, targets, per_step_targets,
-                                   chunk_steps, record, drive)
+                state = _run_chunks(net, inputs, state, learner, targets, per_step_targets,
+                                    chunk_steps, record, drive)
             for t in range(n_steps) if chunk_steps is None else ():  # index per step: unbind's
                 if learner is not None:                               # T views grow memory with T
                     state = learner.prepare(state)
                 out, state = net.step(inputs[t], state, drive[t])
-                if net._step_hooks:
-                    net._call_step_hooks(t, out)
+                if net.has_step_hooks:
+                    net.call_step_hooks(t, out)
                 if learner is not None:
                     learner.observe(t, out, targets[t] if per_step_targets else targets)
                 record(out, None)
@@ -148,8 +154,33 @@ def detach_state(state):
     return state
 
 
+def _run_chunks(net: Network, inputs: torch.Tensor, state: NetworkState, learner, targets,
+                per_step_targets: bool, chunk_steps: int, record, drive: torch.Tensor
+                ) -> NetworkState:
+    """The chunk loop of :func:`run`: forward a chunk, call the step hooks (taps) for each of its
+    steps, hand it to the learner, ``record(out, n)`` it. A learner's updates fall between
+    chunks: a chunk ends where the learner asks for an update. Returns the state after the
+    last chunk."""
+    n_steps = inputs.shape[0]
+    views = learner is not None and net.has_step_hooks
+    t0 = 0
+    while t0 < n_steps:
+        size = min(chunk_steps, n_steps - t0)
+        if learner is not None:
+            size = learner.steps_in_chunk(size)
+        out, state = net.forward_chunk(inputs[t0:t0 + size], detach_state(state),
+                                       per_step_views=views, drive=drive[t0:t0 + size])
+        for t in range(size) if net.has_step_hooks else ():
+            net.call_step_hooks(t0 + t, out.step(t))
+        if learner is not None:
+            learner.observe_chunk(t0, out, targets[t0:t0 + size] if per_step_targets else targets)
+        record(out, size)
+        t0 += size
+    return state
+
+
 def simulate(net: Network, inputs: torch.Tensor, state: NetworkState | None = None,
-             keep: str = "all", chunk_steps: int | None = None) -> SimResult:
+             keep: str = "all", chunk_steps: int | None = DEFAULT_CHUNK_STEPS) -> SimResult:
     """Run ``net`` over ``inputs`` [T, B, n_in] without learning; see :func:`run`.
 
     Example:

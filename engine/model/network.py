@@ -1,14 +1,16 @@
-"""A feed-forward SpikingGamma network: one step of every layer, state explicit and returned.
+"""A feed-forward SpikingGamma network: every layer over one step (:meth:`Network.step`, the
+reference) or over a chunk of steps at once (:meth:`Network.forward_chunk`, the fast path), both
+from the one pass of engine.model.layer; state explicit and returned.
 
 One step, layer l (input spikes → buckets → signal → sigma-delta spikes → next buckets):
 
     ŷ_l(t)      = gamma_step(drive, ŷ_l(t−1), A_l, b_l)      input layer, drive = h · s_in(t)
-                                                              (through a synapse: engine.input_synapse)
+                                                              (through a synapse: engine.model.synapse)
     x_l, y_l    = neuron_signal(ŷ_l(t), W_l, b_l), ReLU(x_l)
     s_l, ϑ_l, ê = encoder_step(y_l, ..., A_{l+1,00}, b_{l+1,0})   s_l: spike counts
     ŷ_{l+1}(t)  = with_first(ê(t) [straight-through to y_l], ŷ_{l+1}(t−1), A_{l+1}, b_{l+1})
 
-(A, b): the step of the bucket cascade, ``cfg.discretisation`` (engine.buckets).
+(A, b): the step of the bucket cascade, ``cfg.discretisation`` (engine.model.buckets).
 
 The straight-through estimate is the only non-exact derivative: forward ŷ^0 = ê, backward
 ∂ŷ^0/∂y = 1. With ``coding="rate"`` the receivers see y itself (ŷ^0 = y).
@@ -22,12 +24,12 @@ import torch
 from torch import nn
 from torch.utils.hooks import RemovableHandle
 
-from .buckets import BucketStep, gamma_step, with_first
-from .config import NetworkConfig
-from .encoder import EncoderState, encoder_step, init_encoder_state
-from .layer import GammaLayer
-from .neuron import effective_weight, neuron_signal
-from .units import alpha_from_tau
+from ..checkpoint import load_network, save_network
+from ..config import NetworkConfig
+from ..units import alpha_from_tau
+from .buckets import BucketStep
+from .encoder import EncoderState, init_encoder_state
+from .layer import ChunkKit, GammaLayer, LayerState, LayerStep, StepKit, layer_pass
 
 
 def hold_gain(dt_ms: float, tau_ms: float, discretisation: str) -> float:
@@ -37,28 +39,9 @@ def hold_gain(dt_ms: float, tau_ms: float, discretisation: str) -> float:
     return (1.0 - alpha_from_tau(dt_ms, tau_ms)) * tau_ms / dt_ms
 
 
-class LayerState(NamedTuple):
-    """State of layer l: its input buckets [B, N_in, K] and its output encoder ([B, N_out] each)."""
-
-    buckets: torch.Tensor
-    encoder: EncoderState
-
-
 class NetworkState(NamedTuple):
     layers: tuple[LayerState, ...]
     input_encoder: EncoderState | None  # analog inputs only
-
-
-class LayerStep(NamedTuple):
-    """What layer l computed at one step (shapes [B, N_in, K] for buckets, [B, N_out] else)."""
-
-    buckets: torch.Tensor
-    x: torch.Tensor
-    y: torch.Tensor
-    spikes: torch.Tensor
-    threshold: torch.Tensor
-    estimate: torch.Tensor
-    w_eff: torch.Tensor  # [N_out, N_in, K], this step's use of the weights (for gradient taps)
 
 
 class StepOutput(NamedTuple):
@@ -66,23 +49,22 @@ class StepOutput(NamedTuple):
     input_spikes: torch.Tensor  # [B, N_in] (the encoded spikes for analog inputs)
 
 
-class _StraightThrough(torch.autograd.Function):
-    """Forward: the spike-built estimate. Backward: the identity to the signal y."""
+class ChunkOutput(NamedTuple):
+    """What a chunk computed: per layer a :class:`LayerStep` whose tensors carry a leading time
+    axis [C, ...] (w_eff: one [N_out, N_in, K] for the chunk), and the input spikes [C, B, N_in]."""
 
-    @staticmethod
-    def forward(ctx, estimate, signal):
-        return estimate.clone()
+    layers: tuple[LayerStep, ...]
+    input_spikes: torch.Tensor
+    views: tuple | None = None  # per layer (x views, y views): one [B, N] view per step
 
-    @staticmethod
-    def backward(ctx, grad):
-        return None, grad
-
-
-def straight_through(estimate: torch.Tensor, signal: torch.Tensor) -> torch.Tensor:
-    """ŷ^0 with value ``estimate`` and derivative 1 with respect to ``signal``."""
-    if not signal.requires_grad:
-        return estimate
-    return _StraightThrough.apply(estimate, signal)
+    def step(self, t: int) -> StepOutput:
+        """Step t of the chunk as :meth:`Network.step`'s :class:`StepOutput`."""
+        layers = []
+        for l, s in enumerate(self.layers):
+            x, y = (s.x[t], s.y[t]) if self.views is None else (v[t] for v in self.views[l])
+            layers.append(LayerStep(s.buckets[t], x, y, s.spikes[t], s.threshold[t],
+                                    s.estimate[t], s.w_eff))
+        return StepOutput(tuple(layers), self.input_spikes[t])
 
 
 class Network(nn.Module):
@@ -168,10 +150,10 @@ class Network(nn.Module):
                if self.cfg.input_encoding == "analog" else None)
         return NetworkState(layers, inp)
 
-    # ----------------------------------------------------------------- one step
+    # ----------------------------------------------------------------- one step, one chunk
     def step_maps(self) -> tuple[list[BucketStep], dict]:
         """The bucket map of every layer's input at this dt, and the encoders' adaptive-threshold
-        arguments (empty without it); engine.chunked uses the same."""
+        arguments (empty without it)."""
         cfg, dt = self.cfg, self.cfg.dt_ms
         maps = [layer.bucket_step(dt, cfg.discretisation) for layer in self.layers]
         adapt = {}
@@ -182,49 +164,39 @@ class Network(nn.Module):
 
     def step(self, input_t: torch.Tensor, state: NetworkState,
              drive_t: torch.Tensor | None = None) -> tuple[StepOutput, NetworkState]:
-        """Advance every layer by one step of ``dt_ms``.
+        """Advance every layer by one step of ``dt_ms`` (the reference form).
 
         ``drive_t``: what event inputs add to the input buckets this step, when not ``input_t``
-        itself (the input synapse, engine.input_synapse: engine.simulate.run passes it).
+        itself (the input synapse, engine.model.synapse: engine.run.simulate.run passes it).
 
         Shape: input_t [B, N_in] (event counts, or signals for analog input) → per layer
         spikes/signals [B, N_l].
         """
-        cfg = self.cfg
-        maps, adapt = self.step_maps()
-        if state.input_encoder is not None:
-            s_in, theta_in, input_encoder = encoder_step(
-                input_t, state.input_encoder, maps[0].alpha0, cfg.input_threshold,
-                gain0=maps[0].gain0, max_spikes=cfg.max_spikes_per_step)
-            buckets = with_first(input_encoder.estimate, state.layers[0].buckets, maps[0])
-        else:
-            s_in, input_encoder = input_t, None
-            drive = input_t if drive_t is None else drive_t
-            buckets = gamma_step(cfg.input_height * drive, state.layers[0].buckets, maps[0])
-        steps, new_layers = [], []
-        n_layers = len(self.layers)
-        for l, layer in enumerate(self.layers):
-            last = l == n_layers - 1
-            w_eff = effective_weight(layer.weight, layer.bucket_weight)
-            x = neuron_signal(buckets, w_eff, layer.bias)
-            enc_prev = state.layers[l].encoder
-            if last and cfg.readout == "linear":
-                y, spikes = x, torch.zeros_like(x.detach())
-                threshold, encoder = enc_prev.theta_dyn + cfg.layers[l].threshold, enc_prev
-                estimate = x.detach()
-            else:
-                y = torch.relu(x)
-                receiver = maps[l + 1] if not last else maps[l]
-                spikes, threshold, encoder = encoder_step(
-                    y, enc_prev, receiver.alpha0, cfg.layers[l].threshold, gain0=receiver.gain0,
-                    max_spikes=cfg.max_spikes_per_step, **adapt)
-                estimate = encoder.estimate
-            steps.append(LayerStep(buckets, x, y, spikes, threshold, estimate, w_eff))
-            new_layers.append(LayerState(buckets, encoder))
-            if not last:
-                first = y if cfg.coding == "rate" else straight_through(estimate, y)
-                buckets = with_first(first, state.layers[l + 1].buckets, maps[l + 1])
-        return StepOutput(tuple(steps), s_in), NetworkState(tuple(new_layers), input_encoder)
+        steps, s_in, layers, input_encoder = layer_pass(self, StepKit(), input_t, state, drive_t)
+        return StepOutput(steps, s_in), NetworkState(layers, input_encoder)
+
+    def forward_chunk(self, inputs: torch.Tensor, state: NetworkState,
+                      per_step_views: bool = False, drive: torch.Tensor | None = None
+                      ) -> tuple["ChunkOutput", NetworkState]:
+        """Advance every layer over a chunk of steps at once, weights fixed (the time-parallel
+        form of :meth:`step`: same pass, :class:`ChunkKit`; equal to float tolerance, tested).
+
+        Args:
+            inputs: [C, B, n_in] event counts (or signals for analog input).
+            state: the state before the chunk.
+            per_step_views: give x and y of each step as separate views (gradient taps hook them).
+            drive: [C, B, n_in] what event inputs add to the input buckets, when not ``inputs``.
+
+        Returns:
+            (chunk output, state after the chunk).
+        """
+        maps, _ = self.step_maps()
+        kit = ChunkKit(*inputs.shape[:2], per_step_views,
+                       exact_graph=any(m.transition.requires_grad or m.drive.requires_grad
+                                       for m in maps))
+        steps, s_in, layers, input_encoder = layer_pass(self, kit, inputs, state, drive)
+        views = tuple(map(tuple, kit.views)) if per_step_views else None
+        return ChunkOutput(steps, s_in, views), NetworkState(layers, input_encoder)
 
     # ----------------------------------------------------------------- taps
     def register_step_hook(self, hook: Callable[[int, StepOutput], None]) -> RemovableHandle:
@@ -233,7 +205,13 @@ class Network(nn.Module):
         self._step_hooks[handle.id] = hook
         return handle
 
-    def _call_step_hooks(self, t: int, out: StepOutput) -> None:
+    @property
+    def has_step_hooks(self) -> bool:
+        return bool(self._step_hooks)
+
+    def call_step_hooks(self, t: int, out: StepOutput) -> None:
+        """Call the step hooks with step ``t``'s output (engine.run.simulate.run does, after
+        each step or, for a chunk, for each of its steps)."""
         for hook in list(self._step_hooks.values()):
             hook(t, out)
 
@@ -243,18 +221,22 @@ class Network(nn.Module):
         self._grad_hooks[handle.id] = hook
         return handle
 
-    def _call_grad_hooks(self, t: int, grads: dict) -> None:
+    @property
+    def has_grad_hooks(self) -> bool:
+        return bool(self._grad_hooks)
+
+    def call_grad_hooks(self, t: int, grads: dict) -> None:
+        """Call the gradient hooks with step ``t``'s per-step gradient contributions (the
+        learner does, in engine.learn.learner)."""
         for hook in list(self._grad_hooks.values()):
             hook(t, grads)
 
     # ----------------------------------------------------------------- persistence
     def save(self, path) -> None:
         """State dict plus config, loadable with :meth:`load`; written atomically."""
-        from .checkpoint import save_network
         save_network(self, path)
 
     @classmethod
     def load(cls, path, map_location="cpu") -> "Network":
         """A network from :meth:`save`'s file; ValueError naming the file if damaged or not ours."""
-        from .checkpoint import load_network
         return load_network(cls, path, map_location)

@@ -1,18 +1,26 @@
-"""Benchmark tasks behind one interface: training batches and a test set at any dt.
+"""Real data sets as tasks, with their recipes.
 
-Classification tasks: ``coincidence`` (synthetic), ``qtdb`` (per-step labels), ``fsdd``,
-``nmnist``, ``smnist`` (one label per sample). ``pattern`` (spike timing, mse) is special-cased by
-the resolution benchmark. Real data comes from :mod:`engine.data` (``data_dir`` or
-$SPIKINGGAMMA_DATA_DIR) and is cropped to ``crop_ms`` and subset to ``n_train``/``n_test``: the
-first n of a fixed, seeded permutation of each split (FSDD's files are sorted by digit, so a
-prefix would hold one or two classes).
+:class:`DataTask`: a real data set as a task for :class:`engine.experiment.Experiment` (the
+CLI's ``train --task qtdb|fsdd|nmnist|smnist``, the workbench's real-data presets, the lessons):
+one training batch per epoch, per-step cross-entropy on a linear readout, accuracy.
+
+:class:`BenchTask` (:func:`classification_task`): a classification task behind one interface,
+training batches and a test set at any dt, as the benchmarks use it. ``coincidence``
+(synthetic), ``qtdb`` (per-step labels), ``fsdd``, ``nmnist``, ``smnist`` (one label per
+sample). Real data comes from :mod:`engine.data` (``data_dir`` or $SPIKINGGAMMA_DATA_DIR) and is
+cropped to ``crop_ms`` and subset to ``n_train``/``n_test``: the first n of a fixed, seeded
+permutation of each split (FSDD's files are sorted by digit, so a prefix would hold one or two
+classes). :data:`RECIPES`: how each data set is trained by default.
 """
 from __future__ import annotations
 
+import functools
+import os
 from dataclasses import dataclass, field
 
 import torch
 
+from ..data import DATA_ENV, DataNotFoundError
 from ..units import ms_to_steps
 
 CLASSIFICATION = ("coincidence", "qtdb", "fsdd", "nmnist", "smnist")
@@ -22,7 +30,7 @@ CLASSIFICATION = ("coincidence", "qtdb", "fsdd", "nmnist", "smnist")
 class Recipe:
     """How a real data set is trained by default (``spikinggamma train --task``, ``bench
     accuracy``): the time step, passes over the training set, Adam's learning rate and its
-    schedule (engine.learning.LRSchedule, one optimizer step per batch), the learning mode."""
+    schedule (engine.learn.trainer.LRSchedule, one optimizer step per batch), the learning mode."""
 
     dt_ms: float
     epochs: int
@@ -126,11 +134,12 @@ def subset(n_total: int, n: int) -> torch.Tensor:
     return torch.randperm(n_total, generator=torch.Generator().manual_seed(1234))[:n]
 
 
-def make_task(name: str, quick: bool = True, data_dir=None, n_train: int | None = None,
-              n_test: int | None = None, crop_ms: float | None = None) -> BenchTask:
-    """Build a benchmark task; quick sizes are small subsets (see BENCHMARKS.md for both sizes)."""
+def classification_task(name: str, quick: bool = True, data_dir=None, n_train: int | None = None,
+                        n_test: int | None = None, crop_ms: float | None = None) -> BenchTask:
+    """A classification task with its data, sizes and recipe; quick sizes are small subsets
+    (BENCHMARKS.md gives both sizes)."""
     if name == "coincidence":
-        from ..tasks import CoincidenceTask
+        from .coincidence import CoincidenceTask
         syn = CoincidenceTask(batch_size=32, n_test=100 if quick else 200)
         return BenchTask(name, 2 * syn.n_per_side, syn.n_classes, syn.warmup_ms, syn.batch_size,
                          syn.batch_size, syn.n_test, synthetic=syn,
@@ -170,3 +179,92 @@ def make_task(name: str, quick: bool = True, data_dir=None, n_train: int | None 
     return BenchTask(name, train_ds.n_channels, train_ds.n_classes, warm, batch, n_train, n_test,
                      crop_ms if crop_ms is not None else q_crop, train_ds, test_ds,
                      sg_overrides=sg, lif_overrides=lif, recipe=RECIPES[name])
+
+
+def predictions_correct(logits: torch.Tensor, labels: torch.Tensor, dt_ms: float,
+                        warmup_ms: float) -> tuple[float, float]:
+    """(correct, total). logits [T, B, C]; labels [B] or [T, B] (-100 = ignore)."""
+    warm = min(int(round(warmup_ms / dt_ms)), logits.shape[0] - 1)
+    if labels.dim() >= 2:
+        pred = logits[warm:].argmax(-1)  # [T', B]
+        lab = labels[warm:]
+        mask = lab != -100
+        return float(((pred == lab) & mask).sum()), float(mask.sum())
+    pred = logits[warm:].sum(0).argmax(-1)  # [B]
+    return float((pred == labels).sum()), float(labels.numel())
+
+
+DATASETS = ("qtdb", "fsdd", "nmnist", "smnist")
+
+
+def available(data_dir: str | None = None) -> list[str]:
+    """The data sets found under ``data_dir`` (default $SPIKINGGAMMA_DATA_DIR); [] when unset."""
+    root = data_dir or os.environ.get(DATA_ENV)
+    return list(_available(root)) if root else []
+
+
+@functools.lru_cache(maxsize=8)
+def _available(root: str) -> tuple[str, ...]:
+    from ..data import load
+    found = []
+    for name in DATASETS:
+        try:
+            load(name, data_dir=root, split="test")
+        except (DataNotFoundError, OSError, ValueError):
+            continue
+        found.append(name)
+    return tuple(found)
+
+
+@functools.lru_cache(maxsize=16)
+def data_task(name: str, n_hidden: int = 128, seed: int = 0, data_dir: str | None = None,
+              n_test: int | None = None) -> "DataTask":
+    """A shared :class:`DataTask` (loading a data set takes a second; tasks hold no state):
+    what :func:`engine.tasks.make_task` returns for a real data set."""
+    return DataTask(name, n_hidden=n_hidden, seed=seed, data_dir=data_dir, n_test=n_test)
+
+
+class DataTask:
+    """``name`` in DATASETS; ``n_hidden`` hidden neurons; ``seed`` (the network's; batches follow
+    the benchmark's seeded order); ``n_test``: test samples scored (``None``: the whole official
+    test split). One epoch of an Experiment is one batch; the data set's
+    :class:`Recipe` gives the defaults ``default_dt_ms``, ``default_epochs``
+    (batches), ``default_mode``, ``lr`` and ``lr_schedule``. Shapes: inputs [T, B, n_channels]; labels [B] or [T, B]."""
+
+    loss = "ce"
+    score_name = "accuracy"
+
+    def __init__(self, name: str, n_hidden: int = 128, seed: int = 0, data_dir: str | None = None,
+                 n_test: int | None = None):
+        if name not in DATASETS:
+            raise ValueError(f"data set must be one of {DATASETS} (got {name!r})")
+        self.name, self.n_hidden, self.seed = name, n_hidden, seed
+        self.bench = classification_task(name, quick=False, data_dir=data_dir,
+                               n_test=n_test or 10**9)  # None: every test sample
+        self.warmup_ms = self.bench.warmup_ms
+        recipe = self.bench.recipe
+        self.lr, self.lr_schedule, self.default_dt_ms = recipe.lr, recipe.lr_schedule, recipe.dt_ms
+        self.default_mode = recipe.mode
+        self.default_epochs = recipe.epochs * self.bench.batches_per_epoch
+
+    def network_config(self, dt_ms: float = 1.0, **overrides):
+        return self.bench.sg_config(dt_ms, (self.n_hidden,), **overrides)
+
+    def batch(self, net, epoch: int = 0):
+        return self.bench.train_batch(net.dt_ms, epoch)
+
+    def metrics(self, result, labels) -> dict:
+        correct, total = predictions_correct(result.preacts[-1], labels, result.dt_ms, self.warmup_ms)
+        return {"accuracy": correct / max(total, 1.0)}
+
+    def evaluate(self, net) -> dict:
+        from ..run.simulate import simulate
+        correct = total = spikes = neuron_s = 0.0
+        for inputs, labels in self.bench.test_chunks(net.dt_ms):
+            result = simulate(net, inputs, keep="output")
+            c, t = predictions_correct(result.preacts[-1], labels, net.dt_ms, self.warmup_ms)
+            correct, total = correct + c, total + t
+            spikes += float(result.spike_counts[0].sum())  # the hidden layer
+            neuron_s += self.n_hidden * inputs.shape[0] * net.dt_ms / 1000.0 * inputs.shape[1]
+        return {"accuracy": correct / max(total, 1.0),
+                "spikes_per_neuron_per_s": spikes / max(neuron_s, 1e-12)}
