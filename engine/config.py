@@ -69,10 +69,10 @@ class NetworkConfig:
         input_synapse_ms: time constant τ_s (ms, >= 0) of an exponential synapse between input
             events and the input buckets; 0: impulses held over their step. With τ_s ≈ dt the
             input signal has no sub-step jumps, so every dt samples the same signal
-            (engine.input_synapse); spike inputs only.
+            (engine.model.synapse); spike inputs only.
         discretisation: ``"exact"`` (the exact step of the bucket cascade with the step's spikes
             held over the step: kernels, areas and spike rates in ms independent of dt) or
-            ``"paper"`` (the paper's recursion, dt-invariant only to O(dt/τ)); engine.buckets.
+            ``"paper"`` (the paper's recursion, dt-invariant only to O(dt/τ)); engine.model.buckets.
         max_spikes_per_step: cap on the sigma-delta spike count per step, an integer >= 1, or
             ``None`` (no cap: rates independent of dt); 1 is the paper's encoder.
         learn_tau: make τ a learnable parameter.

@@ -4,7 +4,8 @@ import math
 import pytest
 import torch
 
-from engine.model.buckets import (bucket_delays_ms, bucket_step, gamma_kernel_closed_form, gamma_kernels, gamma_step, with_first)
+from engine.model.buckets import (bucket_delays_ms, bucket_step, filter_drive, filter_first,
+                                  gamma_kernel_closed_form, gamma_kernels, gamma_step, with_first)
 from engine.units import alpha_from_tau, ms_to_steps, rate_hz, spike_bin, steps_to_ms
 
 TAU = torch.full((4,), 5.0, dtype=torch.float64)
@@ -117,3 +118,21 @@ def test_units():
     assert ms_to_steps(500.0, 0.1) == 5000 and steps_to_ms(5000, 0.1) == pytest.approx(500.0)
     assert spike_bin(12.3, 1.0) == 12 and spike_bin(1.0, 0.1) == 10
     assert rate_hz(10, 2, 500.0) == pytest.approx(10.0)
+
+
+# the time-parallel form against the step
+@pytest.mark.parametrize("discretisation", ["exact", "paper"])
+def test_chunk_filters_equal_the_step(discretisation):
+    g = torch.Generator().manual_seed(3)
+    step = bucket_step(0.7, torch.tensor([2.0, 3.0, 5.0], dtype=torch.float64), discretisation)
+    drive = torch.rand(75, 2, 4, generator=g, dtype=torch.float64)  # [C, B, N], C not a block multiple
+    start = torch.rand(2, 4, 3, generator=g, dtype=torch.float64)  # [B, N, K]
+    rows, prev = filter_drive(drive, start, step), start
+    for t in range(drive.shape[0]):
+        prev = gamma_step(drive[t], prev, step)
+        assert torch.allclose(rows[t + 1], prev, rtol=1e-12, atol=1e-14)
+    first = torch.rand(75, 2, 4, generator=g, dtype=torch.float64)
+    rows, prev = filter_first(first, start, step), start
+    for t in range(first.shape[0]):
+        prev = with_first(first[t], prev, step)
+        assert torch.allclose(rows[t + 1], prev, rtol=1e-12, atol=1e-14)

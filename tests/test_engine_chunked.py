@@ -5,7 +5,6 @@ import pytest
 import torch
 
 import engine
-from engine.model.encoder import encode_chunk
 from engine.model.encoder import encoder_step, init_encoder_state
 
 CHUNK = 16  # not a divisor of T: chunks of 16, 16, 16 and 12 steps
@@ -153,27 +152,6 @@ def test_state_carries_across_runs_and_divergence_is_reported():
         engine.simulate(net, inputs, chunk_steps=0)
     with pytest.raises(ValueError, match="chunk_steps"):
         engine.Trainer(net, chunk_steps=2.5)
-
-
-@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
-@pytest.mark.parametrize("adaptive", [False, True])
-def test_encoder_chunk_is_bitwise_the_encoder_step(dtype, adaptive):
-    g = torch.Generator().manual_seed(5)
-    y = (torch.rand(40, 3, 7, generator=g, dtype=torch.float64) * 2).to(dtype)
-    alpha0, gain0 = torch.tensor(0.9, dtype=dtype), torch.tensor(0.95, dtype=dtype)
-    kw = dict(gain0=gain0, max_spikes=3)
-    if adaptive:
-        kw.update(alpha_theta=0.93, gain=0.5, theta_gain0=0.97)
-    state = init_encoder_state(3, 7, dtype=dtype, device="cpu")
-    spikes, thresholds, estimates = [], [], []
-    for y_t in y:
-        s, th, state = encoder_step(y_t, state, alpha0, 0.1, **kw)
-        spikes.append(s), thresholds.append(th), estimates.append(state.estimate)
-    got = encode_chunk(y, init_encoder_state(3, 7, dtype=dtype, device="cpu"), alpha0, 0.1, **kw)
-    for ref, new in zip((spikes, thresholds, estimates), got[:3]):
-        assert torch.equal(torch.stack(ref), new)
-    assert torch.equal(state.theta_dyn, got[3].theta_dyn)
-    assert float(got[0].sum()) > 0 and float(got[0].max()) <= 3
 
 
 @pytest.mark.cuda  # skipped by conftest where no CUDA device is present (and only this may skip)

@@ -1,4 +1,4 @@
-"""The exponential input synapse (engine.input_synapse): its shares, the engine paths, and what
+"""The exponential input synapse (engine.model.synapse): its shares, the engine paths, and what
 it is for: the same hidden spike rate at every dt."""
 import math
 

@@ -27,11 +27,12 @@ def flat(grads, keys):
 @pytest.mark.parametrize("bucket_weights", ["neuron", "synapse"])
 @pytest.mark.parametrize("adaptive", [False, True])
 @pytest.mark.parametrize("loss", ["mse", "mse_hinge"])
-def test_traces_equal_bptt_on_two_layers(bucket_weights, adaptive, loss):
+@pytest.mark.parametrize("chunk_steps", [None, 16])  # the per-step reference, the fast path
+def test_traces_equal_bptt_on_two_layers(bucket_weights, adaptive, loss, chunk_steps):
     net = two_layer(bucket_weights, adaptive)
     inputs, targets = data()
     ref = engine.gradients(net, inputs, targets, mode="bptt", loss=loss)
-    got = engine.gradients(net, inputs, targets, mode="traces", loss=loss)
+    got = engine.gradients(net, inputs, targets, mode="traces", loss=loss, chunk_steps=chunk_steps)
     keys = sorted(ref)
     a, b = flat(ref, keys), flat(got, keys)
     assert a.norm() > 0 and all(ref[k].abs().sum() > 0 for k in keys)

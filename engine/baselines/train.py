@@ -1,6 +1,6 @@
 """Training a :class:`LIFNetwork`: BPTT with a surrogate gradient, or OTTT (online).
 
-Loss, the same as SpikingGamma's (:mod:`engine.losses`): ℓ(t) · w_t with w_t = dt / duration
+Loss, the same as SpikingGamma's (:mod:`engine.learn.losses`): ℓ(t) · w_t with w_t = dt / duration
 after the warm-up. ``"ce"``: cross-entropy of the readout (the integrator's u(t), or the output
 spike count so far with ``readout="count"``); ``"mse"``: squared error between the output
 spikes filtered by an exponential kernel (``mse_kernel = (tau_ms, height)``) and a target signal.

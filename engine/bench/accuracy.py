@@ -2,7 +2,7 @@
 traces) against LIF-BPTT and LIF-OTTT at the same layer sizes and the same number of training
 batches, with hidden spikes per neuron per second and synaptic operations per sample.
 
-Each data set trains with its :class:`engine.bench.tasks.Recipe` (dt, epochs, lr and its cosine
+Each data set trains with its :class:`engine.tasks.datasets.Recipe` (dt, epochs, lr and its cosine
 schedule), the same for every model; ``--epochs`` overrides the recipe's. ``sg-traces`` keeps K
 eligibility traces per parameter and sample, so it trains on ``TRACES_FRACTION`` of the batches
 (its row says how many; ``--traces-fraction 1`` for equal epochs). One row per model and seed;

@@ -10,7 +10,7 @@ return every large freed block to the system: fair for memory, but it charges pa
 any model that allocates large temporaries, as the chunked path does once per chunk. So the
 time ratios (:func:`time_ratios`) are measured apart, in fresh subprocesses under the default
 allocator, the models interleaved, the best of ``repeats`` taken: ``sg-spatial`` and
-``sg-traces`` (the chunked fast path, engine.chunked), the same with ``@step`` (the per-step
+``sg-traces`` (the chunked fast path, the default), the same with ``@step`` (the per-step
 reference path) and snnTorch's BPTT, side by side in one run.
 """
 from __future__ import annotations

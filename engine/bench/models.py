@@ -27,7 +27,7 @@ class EvalOut(NamedTuple):
 
 
 class BenchModel:
-    """A model of ``kind`` for ``task`` (a :class:`engine.bench.tasks.BenchTask`) at ``dt_ms``."""
+    """A model of ``kind`` for ``task`` (a :class:`engine.tasks.datasets.BenchTask`) at ``dt_ms``."""
 
     def __init__(self, kind: str, task, dt_ms: float, hidden=(64,), lr: float = 1e-2, seed: int = 0,
                  sg_extra: dict | None = None, lif_extra: dict | None = None,

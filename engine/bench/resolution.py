@@ -71,7 +71,7 @@ def lif_pattern_metrics(net, task, dt_ms: float) -> dict:
 def hidden_rates_by_dt(synapse_ms: float, dts=(1.0, 0.5, 0.25, 0.1), seed: int = 0) -> dict:
     """{dt: hidden spikes per neuron per second} of the pattern task's untrained network
     (``seed``) on its frozen inputs, with events entering through an input synapse of
-    ``synapse_ms`` (0: impulses; engine.input_synapse). Without the synapse a finer grid samples
+    ``synapse_ms`` (0: impulses; engine.model.synapse). Without the synapse a finer grid samples
     peaks of the hidden signal that a coarser one steps over, and the rate rises with 1/dt."""
     from ..model.network import Network
     from ..run.simulate import simulate

@@ -38,7 +38,7 @@ def step_loss(kind: str, x_out: torch.Tensor, target_t: torch.Tensor) -> torch.T
 
 
 def step_losses(kind: str, x_out: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
-    """:func:`step_loss` of many steps at once (the chunked path, engine.chunked).
+    """:func:`step_loss` of many steps at once (the chunked path, Learner.observe_chunk).
 
     Shape: x_out [C, B, N_out]; targets [C, B, N_out] (mse) or labels [C, B] (ce) → [C].
     """

@@ -28,7 +28,7 @@ transition A [K, K] and input gains b [K]. Two discretisations (``NetworkConfig.
     i.e. A = diag(α) + subdiag(1 − α_k), b = e_0. Area c·dt/(1 − α) ≈ cτ(1 + dt/2τ), mean delay
     (k+1)τ − dt from the end of the spike's step.
 
-Hidden layers' bucket 0 is the sender's sigma-delta estimate ê (engine.encoder), which uses the
+Hidden layers' bucket 0 is the sender's sigma-delta estimate ê (engine.model.encoder), which uses the
 same α_0 = A_00 and b_0. The higher buckets then follow from ê itself (:func:`with_first`),
 since the sender's drive in the step is (ê(t) − α_0·ê(t−1)) / b_0.
 
@@ -119,7 +119,7 @@ def with_first(first: torch.Tensor, buckets: torch.Tensor, step: BucketStep) -> 
 
     (the sender's drive in this step is (ŷ^0(t) − A_00 ŷ^0(t−1)) / b_0). With ``"paper"``
     b_k = 0 for k ≥ 1, so bucket k reads only the old buckets. Works on any leading shape, so
-    eligibility traces (engine.traces) use it too.
+    eligibility traces (engine.learn.traces) use it too.
 
     Shape: first [..., N], buckets [..., N, K] (at t−1) → [..., N, K].
     """
@@ -182,7 +182,7 @@ def bucket_delays_ms(tau_ms: torch.Tensor) -> torch.Tensor:
 # ---------------------------------------------------------------- time-parallel form
 # The bucket recursion over a chunk of steps at once: a blocked linear filter.
 #
-# Within a chunk the bucket map of engine.buckets is a fixed linear recursion
+# Within a chunk the bucket map of engine.model.buckets is a fixed linear recursion
 #
 #     ŷ(t) = A · ŷ(t−1) + b · d(t)            (BucketStep: transition A [K, K], drive b [K])
 #
@@ -192,12 +192,12 @@ def bucket_delays_ms(tau_ms: torch.Tensor) -> torch.Tensor:
 #
 # one matrix product per block (a causal convolution with the kernels A^n b) instead of one small
 # step per time step. Hidden receivers take bucket 0 from the sender's estimate ê
-# (engine.buckets.with_first); the same filter then runs on the sender's drive
+# (engine.model.buckets.with_first); the same filter then runs on the sender's drive
 # d(t) = (ê(t) − A_00 ê(t−1)) / b_0, and bucket 0 is set to ê itself.
 #
 # The filter only supplies the previous buckets ŷ(t−1) of every step; the values a chunk uses are
 # then built by the reference one-step maps (gamma_step, with_first) from them, so that the
-# chunked path computes each step with the reference equations (engine.chunked).
+# chunked path computes each step with the reference equations (engine.model.layer.ChunkKit).
 
 
 BLOCK_STEPS = 32

@@ -1,7 +1,7 @@
 """Sigma-delta spike encoder: the sender keeps the estimate ŷ^0 its receivers compute.
 
 Equations (MODEL.md §2, §4.1), per neuron j, one step; α_0 and b_0 are the receivers' bucket-0
-decay and drive gain (engine.buckets: b_0 = (1 − α_0)·τ/dt for ``"exact"``, 1 for ``"paper"``):
+decay and drive gain (engine.model.buckets: b_0 = (1 − α_0)·τ/dt for ``"exact"``, 1 for ``"paper"``):
 
     ê ← α_0 · ê                                        (decay)
     ϑ_dyn ← α_ϑ · ϑ_dyn ;  ϑ = ϑ_0 + ϑ_dyn               (adaptive threshold; ϑ_dyn ≡ 0 otherwise)

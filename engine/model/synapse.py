@@ -21,7 +21,7 @@ u uniform and h = dt/τ_s, step n + j receives the expected share of its charge
     p_0 = 1 − (1 − e^{−h})/h,      p_j = e^{−(j−1)h} (1 − e^{−h})² / h    (j ≥ 1)
 
 (the synaptic current integrated over each step, then held over the step as every drive is,
-engine.buckets). The shares sum to 1 and their mean lag is τ_s
+engine.model.buckets). The shares sum to 1 and their mean lag is τ_s
 (from the event), at every dt; τ_s = 0 gives p = (1,): the binned impulse held over its step,
 the engine's default. The tail is the first-order recursion q(t) = e^{−h} q(t−1) + p_1 x(t−1),
 so the drive of step t is p_0 x(t) + q(t), computed by the bucket filter (engine.model.buckets.filter_drive).

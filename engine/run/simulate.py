@@ -88,7 +88,7 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     if keep not in ("all", "output", "none"):
         raise ValueError(f"keep must be 'all', 'output' or 'none' (got {keep!r})")
     inputs = inputs.to(device=net.device, dtype=net.dtype)
-    # what events add to the input buckets: through the input synapse (engine.input_synapse),
+    # what events add to the input buckets: through the input synapse (engine.model.synapse),
     # the counts themselves without one
     drive = synapse_inputs(inputs, net.dt_ms, net.cfg.input_synapse_ms)
     n_steps, batch = inputs.shape[:2]

@@ -47,7 +47,7 @@ class CoincidenceTask:
 
     def network_config(self, dt_ms: float = 1.0, **overrides) -> NetworkConfig:
         """τ = 2 ms, K = 6, per-synapse bucket weights (every synapse learns its own delay), and
-        events through a 1-ms input synapse (engine.input_synapse): trained at one dt, the
+        events through a 1-ms input synapse (engine.model.synapse): trained at one dt, the
         network keeps its accuracy at the others."""
         kw = dict(sizes=(2 * self.n_per_side, self.n_hidden, self.n_classes), dt_ms=dt_ms,
                   tau_ms=2.0, n_buckets=6, threshold=(0.1, 0.5), bucket_weights="synapse",

@@ -174,7 +174,7 @@ def classification_task(name: str, quick: bool = True, data_dir=None, n_train: i
            "nmnist": dict(tau_mem_ms=20.0, tau_out_ms=50.0, weight_gain=(3.0, 1.0)),
            "smnist": dict(tau_mem_ms=20.0, tau_out_ms=100.0, weight_gain=(5.0, 1.0))}[name]
     # sMNIST's class is known only once the image has been read: loss and prediction over the
-    # last 184 ms (engine.losses warm-up), the same for every model
+    # last 184 ms (engine.learn.losses warm-up), the same for every model
     warm = {"qtdb": 0.0, "fsdd": 50.0, "nmnist": 20.0, "smnist": 600.0}[name]
     return BenchTask(name, train_ds.n_channels, train_ds.n_classes, warm, batch, n_train, n_test,
                      crop_ms if crop_ms is not None else q_crop, train_ds, test_ds,

@@ -46,7 +46,7 @@ class PatternTask:
     def network_config(self, dt_ms: float = 1.0, **overrides) -> NetworkConfig:
         """Defaults that learn: τ = 5 ms, K = 4, first layer scaled up (gain 10), per-synapse
         bucket weights starting on bucket 0, hidden ϑ = 0.3 (no encoder saturation), output ϑ = 0.5,
-        and events through a 1-ms input synapse (engine.input_synapse), so that a network trained
+        and events through a 1-ms input synapse (engine.model.synapse), so that a network trained
         at one dt keeps its output spikes at the others."""
         kw = dict(sizes=(self.n_inputs, self.n_hidden, self.n_outputs), dt_ms=dt_ms, tau_ms=5.0,
                   n_buckets=4, threshold=(0.3, 0.5), weight_gain=(10.0, 1.0),
@@ -82,7 +82,7 @@ class PatternTask:
     def target_signal(self, dt_ms: float, tau_ms: float, height: float,
                       discretisation: str = "exact") -> torch.Tensor:
         """Target spikes decoded as the output encoder decodes its own: Σ_s height·h_0(t − t_s),
-        h_0 the bucket-0 kernel (engine.buckets.gamma_kernels). Shape: → [T, 1, n_out]."""
+        h_0 the bucket-0 kernel (engine.model.buckets.gamma_kernels). Shape: → [T, 1, n_out]."""
         spikes = bin_times(self.target_times(), dt_ms, self.duration_ms).double()  # [T, n_out]
         n_steps = spikes.shape[0]
         kernel = gamma_kernels(dt_ms, torch.tensor([tau_ms]), n_steps * dt_ms, height,
