@@ -8,8 +8,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from engine.cli import main
-from workbench.neuron_model import NeuronLabModel
-from workbench.trainer_model import URL_KEYS, TrainerModel
+from workbench.models.neuron import NeuronLabModel
+from workbench.models.trainer import URL_KEYS, TrainerModel
 
 # what a hand-edited link may hold
 query_value = st.one_of(
@@ -25,7 +25,7 @@ query = st.dictionaries(st.sampled_from(sorted(URL_KEYS.values()) + ["x", "page"
 def test_trainer_url_query_never_raises_and_stays_valid(q):
     m = TrainerModel()
     m.apply_url_state(q)
-    m._check()  # whatever the link said, the settings it kept are valid
+    m.check()  # whatever the link said, the settings it kept are valid
     assert math.isfinite(m.dt_ms) and math.isfinite(m.lr) and 1 <= m.n_hidden
     if m.error:
         assert m.error.startswith("Invalid link"), m.error
@@ -50,7 +50,7 @@ def test_trainer_setting_rolls_back_with_a_message(name, value):
     if m.error:
         assert m.url_state() == before and "Invalid setting" in m.error
     else:
-        m._check()
+        m.check()
 
 
 @given(st.dictionaries(st.sampled_from(["dt_ms", "tau_ms", "n_buckets", "threshold", "delay_ms",

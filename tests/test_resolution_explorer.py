@@ -1,4 +1,5 @@
 """The Resolution explorer: its model (no Panel) and its page in the real browser."""
+import json
 import os
 import re
 import time
@@ -6,11 +7,13 @@ import time
 import pytest
 
 from test_workbench_browser import base_url, browser, page  # noqa: F401  (fixtures)
-from workbench.resolution_model import DTS_MS, KINDS, ResolutionModel, store_path, table_rows
+from workbench.models.resolution import DTS_MS, KINDS, table_rows
+from workbench.serving import resolution_store as store
+from workbench.serving.resolution import ResolutionExplorer
 
 
 def test_compare_runs_every_network_at_every_dt_and_probe_checks_its_range():
-    model = ResolutionModel(epochs=2, seed=5)  # nothing stored for this seed: trains
+    model = ResolutionExplorer(epochs=2, seed=5)  # nothing stored for this seed: trains
     res = model.compare()
     assert model.progress == 100
     assert set(res["dts"]) == set(KINDS) == {"sg-spatial", "sg-impulses", "lif-bptt", "lif-ottt"}
@@ -31,16 +34,53 @@ def test_compare_runs_every_network_at_every_dt_and_probe_checks_its_range():
 def test_a_trained_run_is_stored_and_loads_without_training():
     """The first run of a seed trains and stores; a later session loads it from the cache
     folder (tests: a session-wide temporary one, see conftest)."""
-    import workbench.resolution_model as rm
-    first = ResolutionModel(epochs=2, seed=11)
+    first = ResolutionExplorer(epochs=2, seed=11)
     first.networks()
-    for kind in KINDS:
-        assert os.path.exists(store_path(first.seed, first.epochs, kind)), kind
-    later = ResolutionModel(epochs=2, seed=11)
-    nets = later._load_stored()
-    assert nets is not None and later.progress == 0  # nothing was trained
+    for kind in (*KINDS, "recipes"):
+        assert os.path.exists(store.store_path(first.seed, first.epochs, kind)), kind
+    store.MEMORY.clear()  # as in a new server process: only what is on disk
+    later = ResolutionExplorer(epochs=2, seed=11)
+    nets = later.networks()
+    assert set(nets) == set(KINDS) and later.progress == 0  # nothing was trained
     assert "loaded the stored run" in later.status
-    assert rm.store_dir().startswith(os.environ[rm.CACHE_ENV])
+    assert store.store_dir().startswith(os.environ[store.CACHE_ENV])
+
+
+@pytest.mark.parametrize("kind, change", [
+    ("lif-bptt", lambda r: r["config"].update(tau_mem_ms=2 * r["config"]["tau_mem_ms"])),
+    ("lif-ottt", lambda r: r["training"].update(recipe="trained by other code")),
+    ("sg-impulses", lambda r: r["task"].update(lr=2 * r["task"]["lr"])),
+])
+def test_a_run_stored_with_other_settings_is_trained_again_not_served(kind, change):
+    """Every network's recipe is compared, the LIF ones included: configuration and training."""
+    ResolutionExplorer(epochs=1, seed=12).networks()
+    path = store.store_path(12, 1, "recipes")
+    with open(path) as f:
+        recipes = json.load(f)
+    change(recipes[kind])  # as if stored by a version with other settings for this network
+    with open(path, "w") as f:
+        json.dump(recipes, f)
+    store.MEMORY.clear()
+    later = ResolutionExplorer(epochs=1, seed=12)
+    later.networks()
+    assert later.progress == 100 and "loaded" not in later.status  # trained again
+    with open(path) as f:
+        assert json.load(f)[kind] != recipes[kind]  # and stored with today's recipe
+
+
+def test_lif_recipe_is_read_from_what_trains_the_lif_networks():
+    from engine.bench.resolution import train_lif_pattern
+    explorer = ResolutionExplorer(epochs=1, seed=0)
+    recipes = store.run_recipes(explorer.task(), 0, 1)
+    built = train_lif_pattern(explorer.task(), 1.0, 0, 0, mode="ottt")
+    assert recipes["lif-ottt"]["config"]["tau_mem_ms"] == built.cfg.tau_mem_ms
+    assert recipes["lif-ottt"]["training"]["recipe"] == store.code_digest(train_lif_pattern)
+
+    def f():
+        return LR * 2  # noqa: F821  (a module constant it reads)
+    g = type(f)(f.__code__, {"LR": 0.01})
+    h = type(f)(f.__code__, {"LR": 0.02})
+    assert store.code_digest(g) != store.code_digest(h)  # a retuned constant counts
 
 
 @pytest.mark.browser

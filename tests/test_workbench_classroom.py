@@ -3,6 +3,7 @@ origins, and no file outside the server's own reachable through any URL."""
 import http.client
 import os
 import secrets
+import signal
 import time
 
 import pytest
@@ -10,8 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbench.app import websocket_origins
-from workbench.classroom import Limits, Slots
-from workbench.trainer_model import TrainerModel
+from workbench.serving.classroom import Limits, Slots
+from workbench.serving.session import TrainerSession
 
 
 def _until(cond, timeout_s=120.0):
@@ -47,7 +48,7 @@ def test_limits_name_the_field():
 
 def test_second_run_queues_then_takes_turns():
     slots, limits = Slots(1), Limits(max_training=1, turn_s=0.5)
-    a, b = TrainerModel(slots=slots, limits=limits), TrainerModel(slots=slots, limits=limits)
+    a, b = TrainerSession(slots=slots, limits=limits), TrainerSession(slots=slots, limits=limits)
     try:
         a.play()
         _until(lambda: (a.pull(), a.epoch)[1] >= 1)
@@ -68,12 +69,13 @@ def test_second_run_queues_then_takes_turns():
 
 
 def test_idle_session_is_paused_and_says_why():
-    m = TrainerModel(slots=Slots(1), limits=Limits(idle_minutes=0.01))  # 0.6 s
+    slots = Slots(1)
+    m = TrainerSession(slots=slots, limits=Limits(idle_minutes=0.01))  # 0.6 s
     try:
         m.play()
         _until(lambda: (m.pull(), not m.running)[1])
         assert "without input" in m.error
-        _until(lambda: m._slots.busy == 0)  # the run came back from the worker, the slot is free
+        _until(lambda: slots.busy == 0)  # the run came back from the worker, the slot is free
         m.play()  # a user action: trains again
         assert m.running and m.error == ""
     finally:
@@ -82,12 +84,12 @@ def test_idle_session_is_paused_and_says_why():
 
 def test_runs_train_in_the_slots_worker_processes():
     slots = Slots(2)
-    a, b = TrainerModel(slots=slots), TrainerModel(slots=slots)
+    a, b = TrainerSession(slots=slots), TrainerSession(slots=slots)
     try:
         a.play()
         b.play()
         _until(lambda: (a.pull(), b.pull(), min(a.epoch, b.epoch))[2] >= 1)
-        pids = {a._worker._proc.pid, b._worker._proc.pid}
+        pids = {a.worker.pid, b.worker.pid}
         assert len(pids) == 2 and os.getpid() not in pids  # one process per slot, not ours
     finally:
         a.stop()
@@ -97,23 +99,23 @@ def test_runs_train_in_the_slots_worker_processes():
 
 def test_a_worker_that_dies_pauses_the_session_with_a_message():
     slots = Slots(1)
-    m = TrainerModel(slots=slots)
+    m = TrainerSession(slots=slots)
     try:
         m.play()
         _until(lambda: (m.pull(), m.epoch)[1] >= 1)
-        m._worker._proc.kill()
+        os.kill(m.worker.pid, signal.SIGKILL)
         _until(lambda: (m.pull(), not m.running)[1])
         assert m.error.startswith("Paused")
         _until(lambda: slots.busy == 0)
         m.play()  # a fresh worker, a fresh run
-        _until(lambda: (m.pull(), m._worker is not None and m._worker.alive and m.epoch >= 1)[1])
+        _until(lambda: (m.pull(), m.worker is not None and m.worker.alive and m.epoch >= 1)[1])
     finally:
         m.stop()
         slots.close()
 
 
 def test_session_limits_and_close_frees():
-    m = TrainerModel(slots=Slots(1), limits=Limits(max_hidden=20))
+    m = TrainerSession(slots=Slots(1), limits=Limits(max_hidden=20))
     m.n_hidden = 30
     assert "n_hidden" in m.error and m.n_hidden == 50  # rolled back to the default
     m.n_hidden = 10

@@ -3,7 +3,8 @@ import subprocess
 import sys
 import time
 
-from workbench.trainer_model import TrainerModel
+from workbench.models.trainer import TrainerModel
+from workbench.serving.session import TrainerSession
 
 
 def test_import_is_light():
@@ -12,15 +13,42 @@ def test_import_is_light():
     assert out.stdout.strip() == "False"
 
 
-def test_models_import_no_panel():
-    code = ("import sys, workbench.trainer_model, workbench.neuron_model, "
-            "workbench.resolution_model; print('panel' in sys.modules)")
+def test_models_and_serving_import_no_panel():
+    code = ("import sys, workbench.models.trainer, workbench.models.neuron, workbench.models.encoder, "
+            "workbench.models.gradient, workbench.models.resolution, workbench.serving.session, "
+            "workbench.serving.resolution; print('panel' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_bad_dt_shows_message_and_keeps_state():
+def test_models_hold_no_threads():
+    import workbench.models as models
+    for path in sorted(__import__("pathlib").Path(models.__file__).parent.glob("*.py")):
+        assert "threading" not in path.read_text(), path.name
+
+
+def test_widget_ranges_and_help_come_from_the_params():
+    """Each setting's range, step, label and help are written once, on its param."""
+    import panel as pn
+
+    from workbench.pages.trainer import SETTINGS, settings_widgets
     m = TrainerModel()
+    widgets = {w.css_classes[0]: w for w in settings_widgets(m) if isinstance(w, pn.widgets.Widget)}
+    helps = [h.object for h in settings_widgets(m) if isinstance(h, pn.pane.Markdown)]
+    for name in SETTINGS:
+        p, w = m.param[name], widgets[f"wb-{name.replace('_', '-')}"]
+        assert p.doc in helps
+        if getattr(p, "softbounds", None) is not None:
+            assert (w.start, w.end) == p.softbounds, name
+    assert widgets["wb-lr"].end == m.param.lr.softbounds[1]
+    m.lr = m.param.lr.softbounds[1] * 1.5  # outside the widget's range: refused the same way
+    assert "lr" in m.error and m.lr == 3e-2
+    m.seed = m.param.seed.softbounds[1]
+    assert m.error == ""
+
+
+def test_bad_dt_shows_message_and_keeps_state():
+    m = TrainerSession()
     m.train_epochs(1)
     m.dt_ms = 0.0
     assert "dt_ms" in m.error
@@ -33,7 +61,7 @@ def test_bad_dt_shows_message_and_keeps_state():
 
 
 def test_training_reduces_loss():
-    m = TrainerModel()
+    m = TrainerSession()
     rows = m.train_epochs(10)
     assert max(r["loss"] for r in rows[-3:]) < 0.7 * rows[0]["loss"]
     snap = m.latest()
@@ -42,7 +70,7 @@ def test_training_reduces_loss():
 
 
 def test_dt_change_mid_training_keeps_training():
-    m = TrainerModel()
+    m = TrainerSession()
     m.train_epochs(2)
     weights = m.ex.net.layers[0].weight.detach().clone()
     m.dt_ms = 0.5
@@ -54,7 +82,7 @@ def test_dt_change_mid_training_keeps_training():
 
 
 def test_tau_carries_over_and_k_restarts():
-    m = TrainerModel()
+    m = TrainerSession()
     m.train_epochs(1)
     m.tau_ms = 4.0
     m.train_epochs(1)
@@ -65,7 +93,7 @@ def test_tau_carries_over_and_k_restarts():
 
 
 def test_input_synapse_applies_live_and_a_preset_brings_its_own():
-    m = TrainerModel()  # pattern: the task's 1-ms input synapse
+    m = TrainerSession()  # pattern: the task's 1-ms input synapse
     assert m.input_synapse_ms == 1.0 and "--input-synapse-ms 1" in m.cli_command()
     m.train_epochs(1)
     assert m.ex.net.cfg.input_synapse_ms == 1.0
@@ -88,15 +116,15 @@ def _until(m, cond, timeout_s=120.0):
 
 
 def test_play_pause_resume_reset_in_a_worker_process():
-    m = TrainerModel()
+    m = TrainerSession()
     try:
         m.play()
         _until(m, lambda: m.epoch >= 2)
-        assert m._worker is not None and m._worker.alive  # trains outside this process
+        assert m.worker is not None and m.worker.alive  # trains outside this process
         assert m.ex is None  # the run lives in the worker meanwhile
         m.pause()
         assert m.status.startswith("paused")  # at once, before the worker has stopped
-        _until(m, lambda: m._worker is None)  # the run came back, the slot is free
+        _until(m, lambda: m.worker is None)  # the run came back, the slot is free
         paused_at = m.epoch
         assert m.ex.epoch_index == paused_at == m.latest()["epoch"]
         time.sleep(1.0)
@@ -104,7 +132,7 @@ def test_play_pause_resume_reset_in_a_worker_process():
         m.play()
         _until(m, lambda: m.epoch > paused_at)  # the same run continues
         m.reset()
-        _until(m, lambda: m.epoch == 0 and m._worker is None)
+        _until(m, lambda: m.epoch == 0 and m.worker is None)
         assert not m.running and m.latest() is None
         assert m.ex is None  # built with the next epoch, in the worker
     finally:
@@ -112,7 +140,7 @@ def test_play_pause_resume_reset_in_a_worker_process():
 
 
 def test_settings_apply_in_the_worker_and_bad_ones_show_while_it_trains():
-    m = TrainerModel()
+    m = TrainerSession()
     try:
         m.play()
         _until(m, lambda: m.epoch >= 1)
@@ -123,7 +151,7 @@ def test_settings_apply_in_the_worker_and_bad_ones_show_while_it_trains():
         _until(m, lambda: m.epoch > at + 1)
         assert "dt 1 ms" in m.status
         m.pause()
-        _until(m, lambda: m._worker is None)
+        _until(m, lambda: m.worker is None)
         assert float(m.ex.net.layers[0].tau_ms[0]) == 6.0 and m.ex.net.dt_ms == 1.0
         assert m.export("model")[:2] == b"PK"  # a zip (torch.save) built here after the pause
     finally:
@@ -131,16 +159,15 @@ def test_settings_apply_in_the_worker_and_bad_ones_show_while_it_trains():
 
 
 def test_divergence_in_the_worker_pauses_and_keeps_the_last_good_parameters():
-    m = TrainerModel()
+    m = TrainerSession()
     m.train_epochs(1)
     try:
-        with m._run_lock:  # a weight so large that the next epoch's loss is not finite
-            m._run.ex.net.layers[0].weight.data.fill_(1e38)
-            good = {k: v.clone() for k, v in m._run.ex.net.state_dict().items()}
+        m.ex.net.layers[0].weight.data.fill_(1e38)  # the next epoch's loss is not finite
+        good = {k: v.clone() for k, v in m.ex.net.state_dict().items()}
         m.play()
         _until(m, lambda: not m.running)
         assert m.error.startswith("Paused:") and "diverg" in m.error.lower()
-        _until(m, lambda: m._worker is None)
+        _until(m, lambda: m.worker is None)
         after = m.ex.net.state_dict()
         assert all((after[k] == v).all() for k, v in good.items())
     finally:
@@ -161,9 +188,10 @@ def test_exports_round_trip(tmp_path):
     import xarray as xr
 
     from engine import Network
-    from workbench import exports, plots
+    from workbench import exports
+    from workbench.pages import plots
 
-    m = TrainerModel()
+    m = TrainerSession()
     m.train_epochs(1)
     png = exports.png_bytes(plots.static_layout(m.latest()))
     assert png[:4] == b"\x89PNG"
@@ -178,7 +206,7 @@ def test_exports_round_trip(tmp_path):
 
 
 def test_neuron_lab_warns_on_saturation():
-    from workbench.neuron_model import NeuronLabModel
+    from workbench.models.neuron import NeuronLabModel
 
     lab = NeuronLabModel()
     d = lab.simulate()
@@ -199,9 +227,9 @@ def test_preset_loads_its_defaults_but_a_link_wins():
 
 def test_real_data_presets_appear_when_the_data_directory_is_set(monkeypatch, data_dir):
     monkeypatch.delenv("SPIKINGGAMMA_DATA_DIR", raising=False)
-    assert TrainerModel().param.preset.objects == ["pattern", "coincidence"]
+    assert TrainerSession().param.preset.objects == ["pattern", "coincidence"]
     monkeypatch.setenv("SPIKINGGAMMA_DATA_DIR", str(data_dir))
-    m = TrainerModel()
+    m = TrainerSession()
     assert {"qtdb", "fsdd", "nmnist", "smnist"} <= set(m.param.preset.objects)
     m.apply_url_state({"preset": "qtdb", "dt": "4", "hidden": "16"})
     assert m.error == "" and m.lr == 0.01
@@ -212,7 +240,7 @@ def test_real_data_presets_appear_when_the_data_directory_is_set(monkeypatch, da
 
 def test_a_real_data_preset_keeps_its_per_layer_memory_until_tau_moves(monkeypatch, data_dir):
     monkeypatch.setenv("SPIKINGGAMMA_DATA_DIR", str(data_dir))
-    m = TrainerModel()
+    m = TrainerSession()
     m.apply_url_state({"preset": "fsdd", "hidden": "8"})
     m.train_epochs(1)
     readout = m.ex.net.cfg.layers[-1]
@@ -225,9 +253,9 @@ def test_a_real_data_preset_keeps_its_per_layer_memory_until_tau_moves(monkeypat
 
 
 def test_live_plots_redraw_by_new_source_data_not_new_glyphs():
-    from workbench.live_plots import LivePlots
+    from workbench.pages.live_plots import LivePlots
 
-    m = TrainerModel()
+    m = TrainerSession()
     m.train_epochs(2)
     snap = m.latest()
     live = LivePlots()

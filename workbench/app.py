@@ -54,12 +54,12 @@ def serve(address: str = "127.0.0.1", port: int = 5006, num_procs: int = 1, show
           limits=None):
     """Serve all pages; "/" redirects to the Trainer. With ``threaded=True`` returns a
     StoppableThread (call ``.stop()``), which is how the browser tests start it in-process.
-    ``limits`` (a :class:`workbench.classroom.Limits`) caps what each session may use."""
+    ``limits`` (a :class:`workbench.serving.classroom.Limits`) caps what each session may use."""
     import sys
 
     import panel as pn
 
-    from . import classroom
+    from .serving import classroom
 
     if limits is not None:
         classroom.configure(limits)

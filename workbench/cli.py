@@ -6,7 +6,7 @@ import argparse
 
 def _serve(args: argparse.Namespace) -> int:
     from .app import serve, url
-    from .classroom import Limits
+    from .serving.classroom import Limits
 
     if args.num_procs < 1:
         raise ValueError(f"--num-procs must be >= 1 (got {args.num_procs})")
@@ -35,7 +35,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add the ``serve`` sub-command to ``spikinggamma``'s sub-parsers."""
-    from .classroom import Limits
+    from .serving.classroom import Limits
 
     d = Limits()
     sv = subparsers.add_parser("serve", help="open the live workbench in the browser")

@@ -38,7 +38,7 @@ def png_bytes(element, dpi: int = 80) -> bytes:
 
 def recording_dataset(ex, recorder=None, command: str = ""):
     """The last epoch of ``ex`` as an xarray Dataset (format in the module docstring); ``recorder``
-    is the :class:`engine.taps.Recorder` holding ``layers.0.preact.grad`` (optional)."""
+    is the :class:`engine.Recorder` holding ``layers.0.preact.grad`` (optional)."""
     import numpy as np
     import xarray as xr
 

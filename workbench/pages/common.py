@@ -1,4 +1,5 @@
-"""What every page shares: the template with its navigation, help text and download buttons."""
+"""What every page shares: the template with its navigation, settings' widgets with their help,
+and download buttons."""
 from __future__ import annotations
 
 import io
@@ -25,6 +26,19 @@ def help_text(text: str) -> pn.pane.Markdown:
     """A short explanation placed under a control (what it is, its unit)."""
     return pn.pane.Markdown(text, styles={"font-size": "0.8em", "color": "#666"},
                             margin=(-12, 10, 4, 12))
+
+
+def setting(model, name: str, widget_type=None, **kw) -> list:
+    """``[widget, help]`` for the param ``name`` of ``model``: the widget is derived from the
+    param (range from its softbounds, ``step``, ``label``; Panel's default type unless
+    ``widget_type``), its ``doc`` is the help shown below it. ``kw``: layout options."""
+    spec = dict(css_classes=[f"wb-{name.replace('_', '-')}"], sizing_mode="stretch_width") | kw
+    if widget_type is not None:
+        spec["type"] = widget_type
+    widget = pn.Param.widget(name, model, spec)
+    if "description" in widget.param:  # the help is shown below it, not also in a tooltip
+        widget.description = None
+    return [widget, help_text(model.param[name].doc)]
 
 
 def download(label: str, filename: str, make_bytes, css: str) -> pn.widgets.FileDownload:

@@ -4,21 +4,9 @@ from __future__ import annotations
 import holoviews as hv
 import panel as pn
 
-from ..neuron_model import NeuronLabModel
-from .common import download, help_text, template
+from ..models.neuron import URL_KEYS, NeuronLabModel
+from .common import download, setting, template
 
-URL_KEYS = {"dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K", "threshold": "theta",
-            "delay_ms": "delay", "spread": "spread", "weight": "w"}
-HELP = {"dt_ms": "Time step (ms). The kernels below do not change with dt (to O(dt/τ)).",
-        "tau_ms": "Time constant τ of every bucket (ms); bucket k peaks near k·τ.",
-        "n_buckets": "Number of gamma buckets K.",
-        "threshold": "Sigma-delta threshold ϑ (signal units): each spike adds 2ϑ to the estimate.",
-        "delay_ms": "Hand-set delay (ms): the bucket weights v peak on the bucket whose mean delay "
-                    "(k+1)·τ is nearest.",
-        "spread": "Width of the Gaussian of v over buckets (in buckets; 0 = one bucket).",
-        "weight": "Synaptic weight w (signal units per unit bucket)."}
-NAMES = {"dt_ms": "dt (ms)", "tau_ms": "τ (ms)", "n_buckets": "buckets K", "threshold": "ϑ",
-         "delay_ms": "delay (ms)", "spread": "spread (buckets)", "weight": "weight w"}
 W = 520
 
 
@@ -52,14 +40,7 @@ def figures(d: dict):
 def lab_view(model: NeuronLabModel, keys=tuple(URL_KEYS)):
     """Widgets for the settings ``keys`` and the live figures: ``(widgets, main, data)``, where
     ``data["d"]`` is the latest simulation (the Lessons page embeds the same view)."""
-    widgets = []
-    for name in keys:
-        cls = pn.widgets.IntSlider if name == "n_buckets" else pn.widgets.FloatSlider
-        kw = {} if name == "n_buckets" else {"step": 0.05 if name in ("dt_ms", "spread") else 0.5
-                                             if name in ("tau_ms", "delay_ms") else 0.01}
-        widgets += [cls.from_param(model.param[name], name=NAMES[name], sizing_mode="stretch_width",
-                                   css_classes=[f"wb-{name.replace('_', '-')}"], **kw),
-                    help_text(HELP[name])]
+    widgets = [w for name in keys for w in setting(model, name)]  # from the model's params
     data = {"d": model.simulate()}
     plot = pn.pane.HoloViews(figures(data["d"]), backend="bokeh", css_classes=["wb-neuron-plot"])
     warn = pn.pane.Alert(data["d"]["warning"], alert_type="warning", css_classes=["wb-warning"],
@@ -103,6 +84,6 @@ def create_page(model: NeuronLabModel | None = None):
         "spills into bucket k+1 with time constant τ, so bucket k is the input smoothed and "
         "delayed by about k·τ. The neuron's signal is y = ReLU(w·Σₖ vᵏ·ŷᵏ): the bucket weights "
         "v make a smooth, learnable delay. The sigma-delta encoder spikes whenever y exceeds its "
-        "own estimate by ϑ. Equations: `engine/buckets.py`, `engine/encoder.py`.",
+        "own estimate by ϑ. Equations: `engine/model/buckets.py`, `engine/model/encoder.py`.",
         sizing_mode="stretch_width")
     return template("neuron", sidebar, [pn.Column(intro, view, sizing_mode="stretch_width")])

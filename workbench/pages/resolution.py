@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import panel as pn
 
-from ..resolution_model import (DTS_MS, KINDS, LIF_KINDS, SG_KINDS, TEST_DT_BOUNDS, ResolutionModel,
-                                table_rows)
-from .common import download, help_text, template
+from ..models.resolution import DTS_MS, KINDS, LIF_KINDS, SG_KINDS, URL_KEYS, table_rows
+from ..serving.resolution import ResolutionExplorer
+from .common import download, setting, template
 
 POLL_MS = 200
 TITLES = {"sg-spatial": "SpikingGamma (online, spatial; 1-ms input synapse)",
@@ -69,17 +69,16 @@ def kernels_figure(results: dict):
                                    title="Bucket kernels in ms at each dt (hidden layer input)")
 
 
-def create_page(model: ResolutionModel | None = None):
-    model = model or ResolutionModel()
+def create_page(model: ResolutionExplorer | None = None):
+    model = model or ResolutionExplorer()
     if pn.state.location is not None:
-        pn.state.location.sync(model, {"epochs": "epochs", "seed": "seed"})
-    epochs = pn.widgets.IntSlider.from_param(model.param.epochs, name="training epochs (at 1 ms)",
-                                             start=1, end=300, css_classes=["wb-epochs"])
-    seed = pn.widgets.IntInput.from_param(model.param.seed, name="seed", css_classes=["wb-seed"])
+        pn.state.location.sync(model, dict(URL_KEYS))
+    # ranges, steps, labels and help: the model's params
+    epochs = setting(model, "epochs")
+    seed = setting(model, "seed", pn.widgets.IntInput)
     run = pn.widgets.Button(name="Run", button_type="primary", css_classes=["wb-run"])
-    test_dt = pn.widgets.FloatSlider(name="test dt (ms)", start=TEST_DT_BOUNDS[0],
-                                     end=TEST_DT_BOUNDS[1], step=0.05, value=model.test_dt_ms,
-                                     css_classes=["wb-test-dt"], disabled=True)
+    test_dt_setting = setting(model, "test_dt_ms", css_classes=["wb-test-dt"], disabled=True)
+    test_dt = test_dt_setting[0]
     progress = pn.indicators.Progress(value=model.param.progress, max=100,
                                       sizing_mode="stretch_width", css_classes=["wb-progress"])
     status = pn.pane.Markdown(model.param.status, css_classes=["wb-status"])
@@ -170,10 +169,8 @@ def create_page(model: ResolutionModel | None = None):
         return png_bytes(hv.Layout([spikes_figure(res, k) for k in figs] + [kernels_figure(res)])
                          .cols(1))
 
-    sidebar = [epochs, help_text("Epochs of the pattern task at dt = 1 ms (all four networks)."),
-               seed, run, progress, pn.pane.Markdown("### Test at any dt"), test_dt,
-               help_text("Runs the same trained networks at this dt (0.05–2 ms); parameters "
-                         "stay in ms."),
+    sidebar = [*epochs, *seed, run, progress, pn.pane.Markdown("### Test at any dt"),
+               *test_dt_setting,
                pn.pane.Markdown("### Export"),
                download("Figures (PNG)", "resolution.png", png, "wb-dl-png")]
     intro = pn.pane.Markdown(
@@ -181,9 +178,9 @@ def create_page(model: ResolutionModel | None = None):
         f"then run unchanged at {', '.join(f'{d:g}' for d in DTS_MS)} ms: SpikingGamma with "
         "online learning, the same with impulse inputs, and LIF networks trained with surrogate "
         "gradients (BPTT, OTTT). SpikingGamma's buckets step exactly in ms "
-        "(`engine.buckets.bucket_step`) and its encoder sends as many spikes per step as the "
-        "signal needs (`engine.encoder`), so its kernels are the same in ms at every dt (last "
-        "plot). Its input events enter through a 1-ms synapse (`engine.input_synapse`): with "
+        "(`engine.model.buckets.bucket_step`) and its encoder sends as many spikes per step as the "
+        "signal needs (`engine.model.encoder`), so its kernels are the same in ms at every dt (last "
+        "plot). Its input events enter through a 1-ms synapse (`engine.model.synapse`): with "
         "impulses instead, the hidden signal has sub-millisecond peaks that a 1-ms grid steps "
         "over and a finer grid sees, so the network fires more, and its output spikes can move, "
         "below the dt it was trained at (compare the two SpikingGamma rows; BENCHMARKS.md, "

@@ -8,78 +8,36 @@ import param
 from panel.io import hold
 from panel.io.callbacks import PeriodicCallback
 
-from .. import classroom, plots
-from ..live_plots import ORDER, LivePlots
-from ..trainer_model import URL_KEYS, TrainerModel
-from .common import download, help_text, template
+from ..models.trainer import URL_KEYS, TrainerModel
+from ..serving import classroom
+from ..serving.session import TrainerSession
+from . import plots
+from .live_plots import ORDER, LivePlots
+from .common import download, setting, template
 
 IDLE_POLL_MS = 500  # paused or queued: thirty idle sessions must not keep the server busy
 
-HELP = {
-    "preset": "Task: `pattern` learns 3 precise output spikes; `coincidence` learns delays "
-              "(interaural time difference). Restarts.",
-    "dt_ms": "Simulation time step in ms (0.05–5). Applies live: training continues at the new "
-             "resolution; all parameters are in ms.",
-    "tau_ms": "Time constant τ of each gamma bucket (ms). Applies live (τ is carried over).",
-    "n_buckets": "Number K of gamma buckets per input; mean delay of bucket k ≈ (k+1)·τ. "
-                 "**Changing K restarts the network.**",
-    "threshold_hidden": "Sigma-delta threshold ϑ of the hidden layer (signal units); "
-                        "a spike carries 2ϑ. Applies live.",
-    "threshold_out": "Output threshold ϑ (signal units). Applies live.",
-    "adaptive_threshold": "ϑ rises by 0.5·ϑ per spike and decays with 15 ms: fewer spikes.",
-    "input_synapse_ms": "Time constant τ_s (ms) of the synapse input events pass before the "
-                        "buckets; 0: each event is a jump. With τ_s ≈ 1 ms a network trained at "
-                        "one dt keeps its spikes at finer dt (Resolution explorer). Applies live.",
-    "bucket_weights": "Bucket weights v per neuron (one delay kernel per neuron) or per synapse "
-                      "(one per synapse). Restarts.",
-    "mode": "`spatial`: gradient through the current step only; `traces`: eligibility traces "
-            "(exact for one hidden layer, slower). Restarts.",
-    "lr": "Adam learning rate (one update per sequence). Applies live.",
-    "n_hidden": "Hidden neurons. Restarts.",
-    "seed": "Seed of weights and task data. Restarts.",
-    "speed": "At most this many epochs per second (20 = as fast as the CPU allows).",
-}
-
-WIDGETS = {
-    "dt_ms": dict(type=pn.widgets.FloatSlider, start=0.05, end=5.0, step=0.05, name="dt (ms)"),
-    "tau_ms": dict(type=pn.widgets.FloatSlider, start=0.5, end=20.0, step=0.5, name="τ (ms)"),
-    "n_buckets": dict(type=pn.widgets.IntSlider, start=1, end=8, name="buckets K"),
-    "threshold_hidden": dict(type=pn.widgets.FloatSlider, start=0.01, end=1.0, step=0.01,
-                             name="hidden ϑ (signal units)"),
-    "threshold_out": dict(type=pn.widgets.FloatSlider, start=0.05, end=2.0, step=0.05,
-                          name="output ϑ (signal units)"),
-    "lr": dict(type=pn.widgets.FloatInput, start=1e-5, end=0.5, step=1e-3,
-               name="learning rate"),
-    "n_hidden": dict(type=pn.widgets.IntSlider, start=4, end=200, name="hidden neurons"),
-    "seed": dict(type=pn.widgets.IntInput, start=0, end=10**6, name="seed"),
-    "speed": dict(type=pn.widgets.FloatSlider, start=0.2, end=20.0, step=0.2,
-                  name="speed (epochs/s, max)"),
-    "preset": dict(type=pn.widgets.Select, name="preset (task)"),
-    "bucket_weights": dict(type=pn.widgets.RadioButtonGroup, name="bucket weights v"),
-    "mode": dict(type=pn.widgets.RadioButtonGroup, name="learning mode"),
-    "adaptive_threshold": dict(type=pn.widgets.Checkbox, name="adaptive threshold"),
-    "input_synapse_ms": dict(type=pn.widgets.FloatSlider, start=0.0, end=5.0, step=0.25,
-                             name="input synapse τ_s (ms)"),
-}
+SETTINGS = ("preset", "dt_ms", "tau_ms", "n_buckets", "threshold_hidden", "threshold_out",
+            "adaptive_threshold", "input_synapse_ms", "bucket_weights", "mode", "lr", "n_hidden",
+            "seed", "speed")
+#: where Panel's default widget for a param is not the one wanted (the rest: sliders, a select,
+#: a checkbox); ranges, steps, labels and help come from the params themselves
+WIDGET_TYPES = {"lr": pn.widgets.FloatInput, "seed": pn.widgets.IntInput,
+                "bucket_weights": pn.widgets.RadioButtonGroup, "mode": pn.widgets.RadioButtonGroup}
 
 
 def settings_widgets(model: TrainerModel) -> list:
+    """One widget per setting, derived from its param (range, step, label), its help below."""
     out = []
-    for name in ["preset", "dt_ms", "tau_ms", "n_buckets", "threshold_hidden", "threshold_out",
-                 "adaptive_threshold", "input_synapse_ms", "bucket_weights", "mode", "lr",
-                 "n_hidden", "seed", "speed"]:
-        spec = dict(WIDGETS[name])
-        cls = spec.pop("type")
-        css = f"wb-{name.replace('_', '-')}"
-        if cls is pn.widgets.RadioButtonGroup:
-            out.append(pn.pane.Markdown(spec.pop("name"), margin=(0, 10, -8, 10)))
-        w = cls.from_param(model.param[name], css_classes=[css], sizing_mode="stretch_width",
-                           **spec)
-        out += [w, help_text(HELP[name])]
+    for name in SETTINGS:
+        kind = WIDGET_TYPES.get(name)
+        if kind is pn.widgets.RadioButtonGroup:  # shows no label of its own
+            out.append(pn.pane.Markdown(model.param[name].label, margin=(0, 10, -8, 10)))
+        out += setting(model, name, kind)
     return out
 
 
-def transport(model: TrainerModel) -> pn.Row:
+def transport(model: TrainerSession) -> pn.Row:
     buttons = []
     for label, action, kind in [("Play", model.play, "success"), ("Pause", model.pause, "warning"),
                                 ("Step", model.step, "primary"), ("Reset", model.reset, "danger")]:
@@ -91,7 +49,7 @@ def transport(model: TrainerModel) -> pn.Row:
     return pn.Row(*buttons, sizing_mode="stretch_width")
 
 
-def downloads(model: TrainerModel) -> list:
+def downloads(model: TrainerSession) -> list:
     from .. import exports
 
     def png():
@@ -108,9 +66,9 @@ def downloads(model: TrainerModel) -> list:
             download("CLI command", "train.sh", command, "wb-dl-command")]
 
 
-def create_page(model: TrainerModel | None = None):
+def create_page(model: TrainerSession | None = None):
     """The Trainer page of one browser session."""
-    model = model or TrainerModel()
+    model = model or TrainerSession()
     if pn.state.location is not None:
         model.apply_url_state(dict(pn.state.location.query_params))  # preset defaults, then the link
         with model.applying_url():

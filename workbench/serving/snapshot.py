@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from engine.buckets import bucket_delays_ms, gamma_kernels
-from engine.neuron import kernel_delay_ms
+from engine.model.buckets import bucket_delays_ms, gamma_kernels
+from engine.model.neuron import kernel_delay_ms
 
 MAX_POINTS = 20_000
 MAX_BINS = 300

@@ -1,8 +1,9 @@
-"""Figures of a Trainer snapshot (see :mod:`workbench.snapshot`); time always in ms.
+"""Figures of a Trainer snapshot (see :mod:`workbench.serving.snapshot`); time always in ms.
 
 :func:`columns` and :func:`titles` turn a snapshot (possibly empty, before the first epoch) into
 the arrays and titles of the ten figures; the HoloViews functions below draw them for the PNG
-export (and anything else that wants elements), :mod:`workbench.live_plots` for the live page.
+export (and anything else that wants elements), :mod:`workbench.pages.live_plots` for the live
+page.
 Bokeh options are set with ``backend="bokeh"`` so that the matplotlib renderer of the export
 ignores them.
 """

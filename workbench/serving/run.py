@@ -1,31 +1,23 @@
 """One Trainer run: the Experiment, its gradient tap, and how settings apply to it. No Panel.
 
-The same object trains in the session's own process (``TrainerModel.train_epochs``, tests and
-lessons) and in a worker process (:mod:`workbench.trainer_worker`, the server's training slots);
+The same object trains in the session's own process (``TrainerSession.train_epochs``, tests and
+lessons) and in a worker process (:mod:`workbench.serving.worker`, the server's training slots);
 between them it travels as bytes (:meth:`Run.to_bytes`), without its task (rebuilt from the
 settings, so a real data set is not copied on every turn).
 
     run = Run()
-    run.apply(settings, restart=True)     # settings: TrainerModel's validated values
+    run.apply(settings, restart=True)     # settings: TrainerModel.valid_settings() + overrides
     out = run.advance(lambda: False)      # one epoch: {"row", "snap", "progress"} or {"error"}
 """
 from __future__ import annotations
 
 import pickle
 
-from engine.errors import DivergenceError
-from engine.tasks import TASKS
+from engine import DivergenceError
+from engine.tasks import make_task
 
 GRAD_TAP = "layers.0.preact.grad"
 GRAD_EVERY_MS = 0.5  # one gradient-tap sample per 0.5 ms of simulated time
-
-
-def make_task(preset: str, n_hidden: int, seed: int):
-    """The task behind a preset: a synthetic engine task or a real data set."""
-    if preset in TASKS:
-        return TASKS[preset](n_hidden=n_hidden, seed=seed)
-    from engine.bench.live_task import data_task
-    return data_task(preset, n_hidden, seed)
 
 
 class Interrupted(Exception):
@@ -46,7 +38,7 @@ class Run:
         """Between epochs: build a new experiment (``restart`` or none yet), or apply the
         ``live`` changes ({name: value}) to the running one. Returns an error message or ''."""
         from engine.experiment import Experiment
-        from engine.taps import Recorder
+        from engine import Recorder
 
         self.settings = s = dict(settings)
         live = live or {}
@@ -54,9 +46,9 @@ class Run:
             if restart or self.ex is None:
                 if self.recorder is not None:
                     self.recorder.remove()
-                self.ex = Experiment(make_task(s["preset"], s["n_hidden"], s["seed"]),
-                                     dt_ms=s["dt_ms"], mode=s["mode"], lr=s["lr"], seed=s["seed"],
-                                     **s["overrides"])
+                task = make_task(s["preset"], n_hidden=s["n_hidden"], seed=s["seed"])
+                self.ex = Experiment(task, dt_ms=s["dt_ms"], mode=s["mode"], lr=s["lr"],
+                                     seed=s["seed"], **s["overrides"])
                 self.recorder = Recorder(self.ex.net, [GRAD_TAP], every=_every(s["dt_ms"]))
                 return ""
             net = self.ex.net
@@ -109,7 +101,7 @@ class Run:
     # ------------------------------------------------------------------ exports
     def export(self, kind: str, command: str) -> bytes:
         """``kind``: "recording" (NetCDF of the last epoch) or "model" (state dict + config)."""
-        from . import exports
+        from .. import exports
 
         if kind == "recording":
             if self.ex is None or self.ex.last_result is None:
@@ -139,7 +131,7 @@ class Run:
         run.ex, run.recorder, run.settings = pickle.loads(blob)
         if run.ex is not None:
             s = run.settings
-            run.ex.task = make_task(s["preset"], s["n_hidden"], s["seed"])
+            run.ex.task = make_task(s["preset"], n_hidden=s["n_hidden"], seed=s["seed"])
         return run
 
 

@@ -3,7 +3,7 @@ three learning modes (``spatial``, ``traces``, ``bptt``), read through gradient 
 
 The per-step contributions are the engine's ``layers.0.weight.grad`` tap (a Recorder on
 :func:`engine.gradients`); they add up to the sequence gradient. Equations: MODEL.md §3 and
-``engine/learning.py`` / ``engine/traces.py``.
+``engine/learn/learner.py`` / ``engine/learn/traces.py``.
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ trains for a while, then presses Pause. Everything is read from what each browse
 its websocket (Bokeh PATCH-DOC messages): the status line ("training · epoch 12 · ...",
 "queued · ...", "paused · ...") and the equivalent command ("--seed 107 ... --tau-ms 6.5").
 
-    python -m workbench.bench_ui --sessions 30 [--seconds 90] [--num-procs 2] [--max-training 2]
+    python -m workbench.bench.bench_ui --sessions 30 [--seconds 90] [--num-procs 2] [--max-training 2]
 
 Per session: plot redraws per second while its run holds a training slot (the loss plot's title
 "plots of epoch N" arriving with a newer N), time queued before its first turn, pause latency (click to the
@@ -24,7 +24,7 @@ import time
 
 import numpy as np
 
-from .app import free_port
+from ..app import free_port
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -192,7 +192,7 @@ def classroom_load(n_sessions: int, seconds: float = 90.0, num_procs: int = 1,
     """Run the load test (loopback only); returns per-session rows and server figures."""
     from playwright.sync_api import sync_playwright
 
-    from .trainer_model import TrainerModel
+    from ..models.trainer import TrainerModel
 
     tau0 = TrainerModel(preset=preset).preset_defaults()["tau_ms"]  # the slider's start
     port = free_port()

@@ -1,6 +1,6 @@
 """Training slots as worker processes: a session's run trains outside the server's GIL.
 
-Each training slot of :class:`workbench.classroom.Slots` has one long-lived worker process
+Each training slot of :class:`workbench.serving.classroom.Slots` has one long-lived worker process
 (``spawn``ed by the server at start, or on first use; at ``NICE``, 0 by default).
 A session that holds a slot loads its run into the slot's worker, asks for one epoch at a time
 and gets back plain numpy snapshots; when it gives the slot up, it takes its run back as bytes.
@@ -95,6 +95,11 @@ class Worker:
     def alive(self) -> bool:
         return self._proc.is_alive()
 
+    @property
+    def pid(self) -> int:
+        """The worker process's id."""
+        return self._proc.pid
+
     def close(self) -> None:
         try:
             with self._lock:
@@ -137,8 +142,9 @@ def _main(conn, interrupt) -> None:
 
     import engine.experiment  # noqa: F401  (imported now, not in the first epoch)
 
-    from . import exports, snapshot  # noqa: F401
-    from .trainer_run import Run
+    from .. import exports  # noqa: F401
+    from . import snapshot  # noqa: F401
+    from .run import Run
 
     if NICE:
         try:

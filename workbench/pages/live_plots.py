@@ -3,9 +3,9 @@ data of their ColumnDataSources. Time always in ms.
 
 A redraw sends only new columns (and a title or a colour range) to the browser; nothing is
 rebuilt. This is what lets one server redraw thirty sessions: rebuilding the ten HoloViews
-elements of :mod:`workbench.plots` cost ~270 ms of server CPU per redraw. The figures show what
-:mod:`workbench.plots` exports as PNG, from the same snapshot (:mod:`workbench.snapshot`) through
-the same arrays (:func:`workbench.plots.columns`).
+elements of :mod:`workbench.pages.plots` cost ~270 ms of server CPU per redraw. The figures show
+what :mod:`workbench.pages.plots` exports as PNG, from the same snapshot
+(:mod:`workbench.serving.snapshot`) through the same arrays (:func:`workbench.pages.plots.columns`).
 
     live = LivePlots()
     live.update(snapshot)        # inside the session's callback (document lock held)

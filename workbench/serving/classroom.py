@@ -1,7 +1,7 @@
 """One server, many students: per-session limits and a queue of training slots. No Panel here.
 
 A server process trains at most ``max_training`` runs at once, each in its slot's worker process
-(:mod:`workbench.trainer_worker`). A session that presses Play while every slot is taken waits in
+(:mod:`workbench.serving.worker`). A session that presses Play while every slot is taken waits in
 a first-come queue (its status says so); a run holding a slot gives it up after ``turn_s``
 seconds when others wait, and joins the back of the queue, so every student trains in turns. A
 running session without any user action for ``idle_minutes`` is paused and gives its slot back.
@@ -80,8 +80,8 @@ class Slots:
             return None if held is None else held[1]
 
     def _workers(self):
-        """The slots' :class:`workbench.trainer_worker.WorkerPool`, made on first use."""
-        from .trainer_worker import WorkerPool
+        """The slots' :class:`workbench.serving.worker.WorkerPool`, made on first use."""
+        from .worker import WorkerPool
 
         with self._lock:
             if self._pool is None:
@@ -96,7 +96,7 @@ class Slots:
             pool.get(slot)
 
     def worker(self, owner):
-        """The worker process of the slot ``owner`` holds (:mod:`workbench.trainer_worker`)."""
+        """The worker process of the slot ``owner`` holds (:mod:`workbench.serving.worker`)."""
         slot = self.slot_of(owner)
         if slot is None:
             raise ValueError("owner holds no training slot")

@@ -1,7 +1,7 @@
-"""Neuron lab state: one neuron, its K gamma buckets, signal, sigma-delta spikes. No Panel.
+"""Neuron lab settings: one neuron, its K gamma buckets, signal, sigma-delta spikes. No Panel.
 
 The simulation is the engine's: a Network with sizes (1, 1) and a Recorder on
-``layers.0.buckets/signal/estimate/spikes`` (equations: engine/buckets.py, engine/encoder.py).
+``layers.0.buckets/signal/estimate/spikes`` (equations: engine/model/buckets.py, engine/model/encoder.py).
 """
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ import param
 
 DURATION_MS = 200.0
 INPUT_TIMES_MS = (20.0, 23.0, 26.0, 29.0, 32.0, 90.0, 140.0, 142.0, 144.0, 146.0, 148.0, 150.0)
+#: URL query keys of the settings (the page syncs them with pn.state.location)
+URL_KEYS = {"dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K", "threshold": "theta",
+            "delay_ms": "delay", "spread": "spread", "weight": "w"}
 
 
 def saturation_warning(threshold: float, tau_ms: float, dt_ms: float, max_signal: float) -> str:
@@ -25,14 +28,28 @@ def saturation_warning(threshold: float, tau_ms: float, dt_ms: float, max_signal
 
 
 class NeuronLabModel(param.Parameterized):
-    dt_ms = param.Number(0.5, bounds=(0.05, 5.0), doc="time step (ms)")
-    tau_ms = param.Number(5.0, bounds=(0.5, 20.0), doc="bucket time constant τ (ms)")
-    n_buckets = param.Integer(6, bounds=(1, 10), doc="gamma buckets K")
-    threshold = param.Number(0.1, bounds=(0.01, 1.0), doc="sigma-delta threshold ϑ")
-    delay_ms = param.Number(15.0, bounds=(0.0, 60.0), doc="hand-set delay: v peaks on the bucket "
-                            "whose mean delay (k+1)τ is nearest")
-    spread = param.Number(0.5, bounds=(0.0, 3.0), doc="width of the Gaussian over buckets (buckets)")
-    weight = param.Number(1.0, bounds=(0.1, 20.0), doc="synaptic weight w")
+    """Settings of the Neuron lab (bounds, step, label and help of each) and its simulation."""
+
+    dt_ms = param.Number(
+        0.5, bounds=(0.05, 5.0), step=0.05, label="dt (ms)",
+        doc="Time step (ms). The kernels below do not change with dt (to O(dt/τ)).")
+    tau_ms = param.Number(
+        5.0, bounds=(0.5, 20.0), step=0.5, label="τ (ms)",
+        doc="Time constant τ of every bucket (ms); bucket k peaks near k·τ.")
+    n_buckets = param.Integer(6, bounds=(1, 10), label="buckets K",
+                              doc="Number of gamma buckets K.")
+    threshold = param.Number(
+        0.1, bounds=(0.01, 1.0), step=0.01, label="ϑ",
+        doc="Sigma-delta threshold ϑ (signal units): each spike adds 2ϑ to the estimate.")
+    delay_ms = param.Number(
+        15.0, bounds=(0.0, 60.0), step=0.5, label="delay (ms)",
+        doc="Hand-set delay (ms): the bucket weights v peak on the bucket whose mean delay "
+            "(k+1)·τ is nearest.")
+    spread = param.Number(
+        0.5, bounds=(0.0, 3.0), step=0.05, label="spread (buckets)",
+        doc="Width of the Gaussian of v over buckets (in buckets; 0 = one bucket).")
+    weight = param.Number(1.0, bounds=(0.1, 20.0), step=0.01, label="weight w",
+                          doc="Synaptic weight w (signal units per unit bucket).")
 
     def bucket_weights(self) -> np.ndarray:
         """v^k: a Gaussian over bucket index centred on the bucket nearest delay_ms, sum 1."""
@@ -52,9 +69,8 @@ class NeuronLabModel(param.Parameterized):
         """Run the neuron; returns numpy arrays with time in ms."""
         import torch
 
-        from engine import Network, NetworkConfig, simulate
-        from engine.buckets import bucket_delays_ms, gamma_kernels
-        from engine.taps import Recorder
+        from engine import Network, NetworkConfig, Recorder, simulate
+        from engine.model.buckets import bucket_delays_ms, gamma_kernels
         from engine.tasks.spiketrains import bin_times
 
         cfg = NetworkConfig(sizes=(1, 1), dt_ms=self.dt_ms, tau_ms=self.tau_ms,

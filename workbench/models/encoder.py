@@ -2,14 +2,14 @@
 
 The simulation is the engine's: a Network with analog input (``input_encoding="analog"``), whose
 input spikes and input bucket 0 (the receivers' estimate ŷ⁰) are recorded with a Recorder.
-Equations: ``engine/encoder.py`` (encoder_step).
+Equations: ``engine/model/encoder.py`` (encoder_step).
 """
 from __future__ import annotations
 
 import numpy as np
 import param
 
-from .neuron_model import saturation_warning
+from .neuron import saturation_warning
 
 DURATION_MS = 200.0
 

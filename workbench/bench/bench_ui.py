@@ -1,8 +1,8 @@
 """Browser benchmark: plot updates per second with a 100-neuron × 1000-step raster, and pause
 latency of the training thread. Prints figures; asserts nothing about wall-clock time.
 
-    python -m workbench.bench_ui [--memory]
-    python -m workbench.bench_ui --sessions 1 10 30    # classroom load test (workbench/bench_load.py)
+    python -m workbench.bench.bench_ui [--memory]
+    python -m workbench.bench.bench_ui --sessions 1 10 30    # classroom load test (bench_load.py)
 """
 from __future__ import annotations
 
@@ -13,16 +13,16 @@ import numpy as np
 
 def pause_latency(n: int = 5) -> list[float]:
     """Seconds from pause() until the training thread stops inside a running epoch."""
-    from .trainer_model import TrainerModel
+    from ..serving.session import TrainerSession
 
-    m, out = TrainerModel(dt_ms=0.1), []
+    m, out = TrainerSession(dt_ms=0.1), []
     try:
         for _ in range(n):
             m.play()
             time.sleep(1.5)
             start = time.perf_counter()
             m.pause()
-            while m._thread is not None and m._interrupt.is_set():  # cleared once the loop is idle
+            while m.training and m._interrupt.is_set():  # cleared once the loop is idle
                 time.sleep(0.001)
             out.append(time.perf_counter() - start)
     finally:
@@ -39,8 +39,8 @@ def plot_updates_per_second(seconds: float = 10.0) -> tuple[float, float]:
     from holoviews.streams import Pipe
     from playwright.sync_api import sync_playwright
 
-    from .app import free_port
-    from .plots import hidden_raster
+    from ..app import free_port
+    from ..pages.plots import hidden_raster
 
     rng = np.random.default_rng(0)
     counter = {"sent": 0}
@@ -110,10 +110,10 @@ def redraw_cost(n: int = 20, every_s: float = 1.0, preset: str = "pattern") -> d
     import psutil
     from playwright.sync_api import sync_playwright
 
-    from .app import create_app, free_port
-    from .trainer_model import TrainerModel
+    from ..app import create_app, free_port
+    from ..serving.session import TrainerSession
 
-    m = TrainerModel(preset=preset)
+    m = TrainerSession(preset=preset)
     m.train_epochs(2)
     snap = m.latest()
     pages, build_s = [], []
@@ -148,7 +148,7 @@ def redraw_cost(n: int = 20, every_s: float = 1.0, preset: str = "pattern") -> d
             idle = cpu() - c0
             c0 = cpu()
             for i in range(n):
-                with model._lock:
+                with model._lock:  # as an epoch would (old and new versions alike)
                     model._snapshot = {**snap, "epoch": 1000 + i}
                     model._version += 1
                 page.wait_for_timeout(every_s * 1000)
@@ -167,7 +167,7 @@ def session_memory_mb(minutes: float = 10.0, every_s: float = 30.0) -> list[tupl
 
     from engine.memory import rss_bytes
 
-    from .app import free_port, serve
+    from ..app import free_port, serve
 
     port = free_port()
     server = serve(port=port, threaded=True)
@@ -198,7 +198,7 @@ def _load_main(argv: list[str]) -> None:
 
     from .bench_load import classroom_load, summary
 
-    ap = argparse.ArgumentParser(prog="python -m workbench.bench_ui")
+    ap = argparse.ArgumentParser(prog="python -m workbench.bench.bench_ui")
     ap.add_argument("--sessions", type=int, nargs="+", required=True, help="N browser sessions")
     ap.add_argument("--seconds", type=float, default=90.0, help="training window (s)")
     ap.add_argument("--num-procs", type=int, default=1)
