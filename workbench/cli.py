@@ -1,4 +1,5 @@
-"""``spikinggamma serve``: the workbench sub-command (registered by engine.cli when importable)."""
+"""``spikinggamma serve``: the workbench sub-command (a ``spikinggamma.commands`` entry point,
+see pyproject.toml; engine.cli finds it without importing the workbench by name)."""
 from __future__ import annotations
 
 import argparse

@@ -11,6 +11,8 @@ Per session: plot redraws per second while its run holds a training slot (the lo
 "plots of epoch N" arriving with a newer N), time queued before its first turn, pause latency (click to the
 "paused" status arriving), and cross-talk (a ``--seed`` or τ that is not its own). Server: CPU
 (cores busy, all its processes) and resident memory. Asserts nothing about wall-clock time.
+One file past 300 lines: the in-page probe, the CPU sampler and the session driver read the same
+websocket messages and are changed together.
 """
 from __future__ import annotations
 
