@@ -3,11 +3,14 @@ on disk outside the repository (``$SPIKINGGAMMA_CACHE_DIR/resolution``, default
 ``~/.cache/spikinggamma/resolution``), with the recipe each was trained with.
 
 A stored run is served only when every network's recipe matches the one the code would use now:
-the full configuration and the training settings, read from the objects that train them (the
-task's fields, the SpikingGamma NetworkConfig and the Experiment's settings; the LIF network's
-LIFConfig as ``train_lif_pattern`` builds it, and a digest of that function, whose training
-settings are written inside it, with the module constants it reads). A run stored with other
-settings is trained again, never served.
+the full configuration and the training settings, read from the objects that train them. For
+SpikingGamma: the task's fields, its NetworkConfig and the Experiment's settings. For LIF:
+``train_lif_pattern`` writes its LIFConfig and LIFTrainer arguments inside it, so its recipe is
+a digest of that function (its code, constants and the module constants it reads) with the
+defaults of LIFConfig and LIFTrainer that it leaves as they are; the stored network's LIFConfig
+must also be the one written beside it. Nothing is built to read a recipe (building a LIFTrainer
+would import torch's compiler machinery into the server: seconds with the GIL held). A run
+stored with other settings is trained again, never served.
 
     recipes = run_recipes(task, seed, epochs)       # {kind: recipe}
     nets = load(seed, epochs, recipes)              # None when missing or trained otherwise
@@ -49,7 +52,7 @@ def store_path(seed: int, epochs: int, kind: str) -> str:
 # ---------------------------------------------------------------------- recipes
 def run_recipes(task, seed: int, epochs: int) -> dict:
     """{kind: what its training depends on}, as JSON values (see the module docstring)."""
-    from engine.baselines import LIFTrainer
+    from engine.baselines import LIFConfig, LIFTrainer
     from engine.bench.resolution import train_lif_pattern
     from engine.experiment import Experiment
 
@@ -60,8 +63,7 @@ def run_recipes(task, seed: int, epochs: int) -> dict:
         out[kind] = {**common, "config": task.network_config(TRAIN_DT_MS, **overrides).to_dict(),
                      "training": {"mode": SG_MODE, "experiment": _defaults(Experiment)}}
     for kind, mode in LIF_KINDS.items():
-        untrained = train_lif_pattern(task, TRAIN_DT_MS, 0, seed, mode=mode)
-        out[kind] = {**common, "config": dataclasses.asdict(untrained.cfg),
+        out[kind] = {**common, "config_defaults": _defaults(LIFConfig),
                      "training": {"mode": mode, "trainer": _defaults(LIFTrainer),
                                   "recipe": code_digest(train_lif_pattern)}}
     return _plain(out)
@@ -123,6 +125,7 @@ def load(seed: int, epochs: int, recipes: dict) -> dict | None:
             stored = json.load(f)
     except (OSError, ValueError):
         return None
+    stored_configs = stored.pop("lif_configs", {}) if isinstance(stored, dict) else {}
     if stored != recipes:
         return None  # trained with other settings (or by other code)
     nets = {}
@@ -132,8 +135,8 @@ def load(seed: int, epochs: int, recipes: dict) -> dict | None:
             return None
     for kind in LIF_KINDS:
         blob = torch.load(paths[kind], map_location="cpu", weights_only=True)
-        if _plain(blob["config"]) != recipes[kind]["config"]:
-            return None
+        if _plain(blob["config"]) != stored_configs.get(kind):
+            return None  # not the network its recipe was written for
         lif = LIFNetwork(LIFConfig(**blob["config"]))
         lif.load_state_dict(blob["state_dict"])
         nets[kind] = lif
@@ -154,6 +157,7 @@ def save(nets: dict, seed: int, epochs: int, recipes: dict) -> None:
         with atomic_path(store_path(seed, epochs, kind)) as tmp:
             torch.save({"config": dataclasses.asdict(nets[kind].cfg),
                         "state_dict": nets[kind].state_dict()}, tmp)
+    lif_configs = {kind: _plain(dataclasses.asdict(nets[kind].cfg)) for kind in LIF_KINDS}
     with atomic_path(store_path(seed, epochs, "recipes")) as tmp:
         with open(tmp, "w") as f:
-            json.dump(recipes, f, indent=1, sort_keys=True)
+            json.dump({**recipes, "lif_configs": lif_configs}, f, indent=1, sort_keys=True)
