@@ -22,11 +22,13 @@ import holoviews as hv
 import torch
 
 from engine import Network, NetworkConfig, Recorder, simulate
-from engine.buckets import bucket_delays_ms
-from engine.neuron import kernel_delay_ms
+from engine.model.buckets import bucket_delays_ms
+from engine.model.neuron import kernel_delay_ms
 from engine.tasks.spiketrains import bin_times
+from workbench.exercises import Construct, Exercise, OneOf
+from workbench.lesson_tools import coincidence_tuning
 from workbench.lesson_views import neuron_view, setup
-from workbench.lessons import Exercise, sized
+from workbench.lessons import sized
 
 setup()
 TAU_MS, K, DT_MS = 5.0, 6, sized(0.5, 0.1)
@@ -137,53 +139,68 @@ shown = [0.0, best, float(DELTAS_MS[-1])]
 # %% [markdown]
 # ## 3. Exercises
 #
-# **Exercise 3.1.** Give bucket weights v for K = 6 buckets, τ = 5 ms (six non-negative numbers
-# that sum to 1) whose effective delay `kernel_delay_ms` lies between 14 and 16 ms.
+# Answer in the box under each exercise on the Lessons page, or set `answer_3_N` in the
+# notebook and run the check cell.
+#
+# **Exercise 3.1 (construct).** Give bucket weights v for K = 6 buckets, τ = 5 ms (six
+# non-negative numbers that sum to 1) whose effective delay `kernel_delay_ms` lies between 14
+# and 16 ms.
 
 # %%
+exercise_3_1 = Exercise("3.1", Construct("kernel_delay", dict(tau_ms=5.0, n_buckets=6, low_ms=14.0,
+                                                              high_ms=16.0)),
+                        hint="bucket k's mean delay is (k+1)·τ, and v averages them",
+                        wrong=[1.0, 0, 0, 0, 0, 0], task="construct")
 answer_3_1 = None  # e.g. [0, 0, 0.5, 0.5, 0, 0]
-
-# %% tags=["solution"]
-def solution_3_1():
-    return [0.0, 0.0, 1.0, 0.0, 0.0, 0.0]  # bucket 2: mean delay (2+1)·5 = 15 ms
-
-# %%
-def check_3_1(v_answer):
-    v_t = torch.as_tensor(v_answer, dtype=torch.float64)
-    if v_t.shape != (6,) or (v_t < 0).any() or abs(float(v_t.sum()) - 1) > 1e-6:
-        return False, "give six non-negative numbers that sum to 1"
-    d = float(kernel_delay_ms(v_t, bucket_delays_ms(torch.full((6,), 5.0))))
-    return 14.0 <= d <= 16.0, f"effective delay {d:.2f} ms"
-
-
-exercise_3_1 = Exercise("3.1", check_3_1, solution_3_1, wrong=[1.0, 0, 0, 0, 0, 0])
 exercise_3_1(answer_3_1)
 
+# %% tags=["solution"]
+exercise_3_1.solution([0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+                      why="all weight on bucket 2, whose mean delay is (2+1)·5 = 15 ms")
+
 # %% [markdown]
-# **Exercise 3.2.** Change nothing in the neuron; predict the Δ (a multiple of 5 ms, 0–30) at
-# which it responds most, then check it against the measured tuning curve.
+# **Exercise 3.2 (predict).** Change nothing in the neuron of section 2; predict the Δ (a
+# multiple of 5 ms, 0–30) at which it responds most. The check reads the measured tuning curve.
 
 # %%
+coarse_3_2 = {d: p for d, p in tuning.items() if d % 5 == 0}
+exercise_3_2 = Exercise("3.2", OneOf([max(coarse_3_2, key=coarse_3_2.get)],
+                                     options=[0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]),
+                        hint="B must arrive when A's kernel is highest: where does bucket 2 peak?",
+                        wrong=15.0, task="predict")
 answer_3_2 = None  # Δ in ms
+exercise_3_2(answer_3_2)
 
 # %% tags=["solution"]
-def solution_3_2():
-    return 10.0  # the peak of bucket 2's kernel, k·τ = 2 × 5 ms
+exercise_3_2.solution(10.0, why="the peak of bucket 2's kernel, k·τ = 2 × 5 ms, not its mean delay "
+                                "(k+1)·τ = 15 ms")
+
+# %% [markdown]
+# **Exercise 3.3 (construct).** Rewire the neuron so that it prefers Δ ≈ 20 ms: give
+# `(bucket of A, weight of A)`, keeping B on bucket 0 with weight 1 and b = −1.2. The check
+# builds your neuron (`workbench.lesson_tools.coincidence_tuning`), measures its tuning curve
+# at Δ = 0, 5, …, 30 ms and wants its peak at 20 ms ± 5 with output spikes there and none at
+# Δ = 0.
 
 # %%
-def check_3_2(delta):
-    coarse = {d: p for d, p in tuning.items() if d % 5 == 0}
-    top = max(coarse, key=coarse.get)
-    return float(delta) == top, "the measured peaks (multiples of 5 ms): " + ", ".join(
-        f"{d:g} ms → {p:.2f}" for d, p in coarse.items())
+exercise_3_3 = Exercise("3.3", Construct("coincidence_wiring", dict(want_ms=20.0, tolerance_ms=5.0,
+                                                                    dt_ms=DT_MS)),
+                        hint="choose the bucket whose kernel peaks at 20 ms, then scale w_A so that "
+                             "A's contribution still peaks at 1 (later kernels are lower: 2.2)",
+                        wrong=(2, 3.69), task="construct")
+answer_3_3 = None  # (bucket, weight), e.g. (3, 2.0)
+exercise_3_3(answer_3_3)
 
-
-exercise_3_2 = Exercise("3.2", check_3_2, solution_3_2, wrong=15.0)
-exercise_3_2(answer_3_2)
+# %% tags=["solution"]
+exercise_3_3.solution((4, 5.12), why="bucket 4 peaks at 4τ = 20 ms with height 4⁴e^(−4)/4! ≈ 0.195, "
+                                     "so w_A = 1/0.195 ≈ 5.12 brings A's peak back to 1")
 
 # %% [markdown]
 # ## Teacher's note
 #
+# - **Before class.** `spikinggamma lessons build` (about a minute for this lesson); students
+#   answer in the boxes on the Lessons page (a construction is checked by simulating their
+#   neuron, a second or so) or in the student notebook.
 # - **Timing.** 10 min on the equation (draw the K × N_in grid of bucket values and the two
 #   weight vectors), 10 min live view, 10 min the coincidence neuron, 15 min exercises.
 # - **Misconceptions.** "v is a second synaptic weight": v weighs *time* (buckets), w weighs

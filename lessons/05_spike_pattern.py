@@ -24,11 +24,12 @@ import holoviews as hv
 import torch
 
 from engine.experiment import Experiment
-from engine.simulate import simulate
+from engine.run.simulate import simulate
 from engine.tasks import PatternTask
 from engine.tasks.spiketrains import spike_times_ms, van_rossum
+from workbench.exercises import Exercise, Near
 from workbench.lesson_views import raster, setup, workbench_page
-from workbench.lessons import Exercise, sized
+from workbench.lessons import sized
 
 setup()
 torch.set_num_threads(1)
@@ -132,59 +133,74 @@ workbench_page("trainer", height=1100, preset="pattern", seed=SEED, mode="spatia
 #
 # <details><summary>Answer</summary>
 #
-# Every parameter is in milliseconds (τ, thresholds, the loss scaled by dt), and the bucket
-# kernels do not depend on dt (Lesson 2), so the same weights mean the same thing at a new step.
+# Every time constant and delay is in milliseconds (τ, the targets), thresholds are in signal
+# units (they do not depend on dt either), the loss is scaled by dt, and the bucket kernels do
+# not depend on dt (Lesson 2): the same weights mean the same thing at a new step.
 # </details>
 
 # %% [markdown]
 # ## 4. Exercises
 #
-# **Exercise 5.1.** Compute the van Rossum distance between the trained output spikes
+# **Exercise 5.1 (compute).** Compute the van Rossum distance between the trained output spikes
 # (`out_after`, ms) and the targets (`targets_ms`) with
 # `engine.tasks.spiketrains.van_rossum` (τ = 10 ms, the default). Answer with the number.
 
 # %%
+exercise_5_1 = Exercise("5.1", Near(task.metrics(after)["van_rossum"], rel=1e-4, abs=1e-6),
+                        hint="van_rossum takes two tensors of spike times in ms (float64)",
+                        wrong=-1.0, task="compute")
 answer_5_1 = None  # a number
-
-# %% tags=["solution"]
-def solution_5_1():
-    return van_rossum(torch.as_tensor(out_after, dtype=torch.float64),
-                      torch.as_tensor(targets_ms, dtype=torch.float64))
-
-# %%
-def check_5_1(value):
-    true = task.metrics(after)["van_rossum"]
-    return abs(float(value) - true) <= 1e-6 * max(1.0, true), f"the task's metric says {true:.4f}"
-
-
-exercise_5_1 = Exercise("5.1", check_5_1, solution_5_1, wrong=-1.0)
 exercise_5_1(answer_5_1)
 
+# %% tags=["solution"]
+exercise_5_1.solution(float(van_rossum(torch.as_tensor(out_after, dtype=torch.float64),
+                                       torch.as_tensor(targets_ms, dtype=torch.float64))),
+                      why="the distance between the two trains, each filtered by a 10 ms "
+                          "exponential: 0 only for identical trains")
+
 # %% [markdown]
-# **Exercise 5.2.** The output threshold is ϑ_out = 0.5. How high does the target signal jump
-# at a target spike, when dt is small (0.1 ms)? Predict it from Lesson 1, then check: within 5 %
-# counts as right.
+# **Exercise 5.2 (predict).** The output threshold is ϑ_out = 0.5. How high does the target
+# signal jump at a target spike, when dt is small (0.1 ms)? Predict it from Lesson 1, then
+# check: within 5 % counts as right.
 
 # %%
+signal_5 = task.target_signal(0.1, 5.0, 2 * 0.5)[:, 0, 0]
+exercise_5_2 = Exercise("5.2", Near(float(signal_5.max()), rel=0.05),
+                        hint="what does one spike add to the receivers' estimate (lesson one)?",
+                        wrong=0.5, task="predict")
 answer_5_2 = None  # a number
+exercise_5_2(answer_5_2)
 
 # %% tags=["solution"]
-def solution_5_2():
-    return 2 * 0.5  # a spike carries 2ϑ
+exercise_5_2.solution(2 * 0.5, why="a spike carries 2ϑ·b₀, and b₀ ≈ 1 − dt/2τ ≈ 0.99 at dt = 0.1 ms")
+
+# %% [markdown]
+# **Exercise 5.3 (predict).** The output's bucket 0 has τ = 5 ms. How high is the target signal
+# 5 ms after the first target spike (no other target is near)? Predict it, then check (within
+# 5 %).
 
 # %%
-def check_5_2(value):
-    sig = task.target_signal(0.1, 5.0, 2 * 0.5)[:, 0, 0]
-    jump = float(sig.max())
-    return abs(float(value) - jump) <= 0.05 * jump, f"the engine's target signal peaks at {jump:.3f}"
+first_5 = float(task.target_times()[0][0])
+after_5_3 = float(signal_5[int(round((first_5 + 5.0) / 0.1))])
+exercise_5_3 = Exercise("5.3", Near(after_5_3, rel=0.05),
+                        hint="the jump of 5.2, then the bucket-0 kernel e^(−t/τ) for t = τ",
+                        wrong=1.0, task="predict")
+answer_5_3 = None  # a number
+exercise_5_3(answer_5_3)
 
-
-exercise_5_2 = Exercise("5.2", check_5_2, solution_5_2, wrong=0.5)
-exercise_5_2(answer_5_2)
+# %% tags=["solution"]
+exercise_5_3.solution(round(2 * 0.5 * float(np.exp(-1.0)), 3),
+                      why="2ϑ·e^(−t/τ) at t = τ: one τ later a third of the jump is left")
 
 # %% [markdown]
 # ## Teacher's note
 #
+# - **Before class.** `spikinggamma lessons build` (this lesson trains for a minute or two at
+#   full size, once; every page then shows the stored run at once). The embedded Trainer trains
+#   in the server's training slots: `--max-training` runs at once (default 2, one worker
+#   process and one CPU core each), the others queue and take turns of `--turn-seconds`; on a
+#   2-core machine let pairs or the projector train, and the rest watch. Students answer in the
+#   boxes on the Lessons page.
 # - **Timing.** 10 min on the task and the loss, 10 min on the measured run, 15 min live (let
 #   the class predict when the first spike lands), 10 min exercises.
 # - **Misconceptions.** "The network learns spike times directly": it learns a signal whose

@@ -22,11 +22,12 @@ import numpy as np
 import holoviews as hv
 import torch
 
-from engine.buckets import bucket_delays_ms
+from engine.model.buckets import bucket_delays_ms
 from engine.experiment import Experiment
 from engine.tasks import CoincidenceTask
+from workbench.exercises import Construct, Exercise, OneOf
 from workbench.lesson_views import raster, setup, workbench_page
-from workbench.lessons import Exercise, sized
+from workbench.lessons import sized
 
 setup()
 torch.set_num_threads(1)
@@ -70,7 +71,7 @@ raster(steps * 1.0, chans, f"One sample: channels 0–7 are population A, 8–15
 # The engine trains from seed 0 with the `spatial` rule (per-step cross-entropy after a 20 ms
 # warm-up), then measures accuracy on the test set and reads each hidden unit's preferred ITD
 # from its learned kernels (`CoincidenceTask.hidden_tuning_ms`: the lag that best lines up
-# its A and B kernels).
+# its A and B kernels, searched over 0–10 ms only: the ITDs plus 2 ms).
 
 # %%
 ex = Experiment(task, dt_ms=1.0, mode="spatial", seed=SEED)
@@ -81,6 +82,8 @@ print(f"after {EPOCHS} epochs: test accuracy {100 * result['accuracy']:.1f} % "
       f"(chance {100 / task.n_classes:.0f} %)")
 print("each output's learned delay (ms):", result["learned_delay_ms"], "for ITDs", result["itds_ms"])
 print("hidden units' preferred ITD (ms):", np.round(np.sort(tuning), 1).tolist())
+edge = int(((tuning <= 0.0) | (tuning >= 10.0)).sum())
+print(f"{edge} of {len(tuning)} hidden units sit at an edge of the 0–10 ms search window")
 print(f"hidden layer: {result['spikes_per_neuron_per_s']:.0f} spikes per neuron per second")
 
 # %%
@@ -124,65 +127,64 @@ workbench_page("trainer", height=1100, preset="coincidence", seed=SEED, mode="sp
 # same factor, and so does the compute.
 # </details>
 #
-# 2. Several hidden units prefer Δ = 0 or the largest Δ. Is that a failure?
+# 2. Several hidden units "prefer" 0 ms or 10 ms, the edges of the histogram. Is that what they
+#    learned?
 #
 # <details><summary>Answer</summary>
 #
-# No: a unit that fires for "not 8 ms" is as useful to the readout as one that fires for "8 ms"
-# (anti-coincidence units; MODEL.md §6 reports that networks drift toward them). The readout
-# combines them.
+# Not necessarily. `hidden_tuning_ms` searches lags from 0 to 10 ms only, so a unit whose
+# kernels line up best at a negative lag (B *before* A) is put at 0, and one that lines up
+# later than 10 ms is put at 10: the piles at the edges are partly the search window's, and
+# their true preference lies somewhere outside it (the printed count says how many). Units
+# that land at the edges can still be useful: a unit that fires for "not 8 ms" helps the
+# readout as much as one that fires for "8 ms" (anti-coincidence units; MODEL.md §6 reports
+# that networks drift toward them). Read the tuning of units inside the window, and widen the
+# search before concluding anything about the others.
 # </details>
 
 # %% [markdown]
 # ## 5. Exercises
 #
-# **Exercise 6.1.** With the task's τ = 2 ms and K = 6, which bucket index k has the mean
-# delay nearest the largest ITD, 8 ms? Use `bucket_delays_ms` and the trained network's
-# `ex.net.layers[0].tau_ms`.
+# **Exercise 6.1 (predict).** With the task's τ = 2 ms and K = 6, which bucket index k has its
+# mean delay nearest the largest ITD, 8 ms? Reason from (k+1)·τ; the check reads
+# `bucket_delays_ms` of the trained network's `ex.net.layers[0].tau_ms`.
 
 # %%
+delays_6_1 = bucket_delays_ms(ex.net.layers[0].tau_ms.detach())
+exercise_6_1 = Exercise("6.1", OneOf([int((delays_6_1 - 8.0).abs().argmin())], options=list(range(6))),
+                        hint="bucket k's mean delay is (k+1)·τ",
+                        wrong=4, task="predict")
 answer_6_1 = None  # a bucket index
-
-# %% tags=["solution"]
-def solution_6_1():
-    delays = bucket_delays_ms(ex.net.layers[0].tau_ms.detach())
-    return int((delays - 8.0).abs().argmin())
-
-# %%
-def check_6_1(k):
-    delays = bucket_delays_ms(ex.net.layers[0].tau_ms.detach())
-    best = int((delays - 8.0).abs().argmin())
-    return k == best, f"mean delays of the buckets: {np.round(delays.numpy(), 2).tolist()} ms"
-
-
-exercise_6_1 = Exercise("6.1", check_6_1, solution_6_1, wrong=4)
 exercise_6_1(answer_6_1)
 
+# %% tags=["solution"]
+exercise_6_1.solution(3, why="(k+1)·τ = 8 ms with τ = 2 ms gives k = 3")
+
 # %% [markdown]
-# **Exercise 6.2.** How many hidden units of the trained network prefer an ITD within 1 ms of
-# 4 ms (3 ≤ preferred ≤ 5)? Use `task.hidden_tuning_ms(ex.net)`.
+# **Exercise 6.2 (construct).** Wire one hidden unit by hand: B's synapse sits on bucket 0;
+# give bucket weights v for A's synapse (six non-negative numbers) so that the unit's kernels
+# line up best when B arrives 4 ms after A (within 1 ms), by the rule `hidden_tuning_ms` uses
+# (`workbench.lesson_tools.pair_lag_ms`, searched over 0–20 ms).
 
 # %%
-answer_6_2 = None  # a count
+exercise_6_2 = Exercise("6.2", Construct("aligned_lag", dict(tau_ms=2.0, want_ms=4.0, tolerance_ms=1.0)),
+                        hint="B's kernel peaks at once; A's must peak when B arrives: where does "
+                             "bucket k peak (Lesson 2)?",
+                        wrong=[1.0, 0, 0, 0, 0, 0], task="construct")
+answer_6_2 = None  # six numbers
+exercise_6_2(answer_6_2)
 
 # %% tags=["solution"]
-def solution_6_2():
-    pref = task.hidden_tuning_ms(ex.net)
-    return int(((pref >= 3.0) & (pref <= 5.0)).sum())
-
-# %%
-def check_6_2(n):
-    pref = task.hidden_tuning_ms(ex.net)
-    true = int(((pref >= 3.0) & (pref <= 5.0)).sum())
-    return n == true, f"the preferred ITDs are {np.round(np.sort(pref.numpy()), 1).tolist()}"
-
-
-exercise_6_2 = Exercise("6.2", check_6_2, solution_6_2, wrong=-1)
-exercise_6_2(answer_6_2)
+exercise_6_2.solution([0.0, 0.0, 1.0, 0.0, 0.0, 0.0],
+                      why="bucket 2 peaks at kτ = 4 ms: B's sharp bucket-0 response arriving 4 ms "
+                          "later lands on A's peak")
 
 # %% [markdown]
 # ## Teacher's note
 #
+# - **Before class.** `spikinggamma lessons build` (this lesson trains for a few minutes at full
+#   size, once). The embedded Trainer takes one of the server's `--max-training` slots (default
+#   2); the others queue and take turns. Students answer in the boxes on the Lessons page.
 # - **Timing.** 10 min owl and Jeffress (a picture of the owl's face and of laminaris helps),
 #   10 min smoothed delays (back to Lesson 3's hand-built neuron), 15 min trained results and
 #   live Trainer, 15 min exercises.

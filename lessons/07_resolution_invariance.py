@@ -26,8 +26,10 @@ import torch
 from engine.bench.memory import measure_point, run as memory_run
 from engine.bench.resolution import hidden_rates_by_dt
 from workbench.lesson_views import setup, workbench_page
-from workbench.lessons import Exercise, lesson_size, sized
-from workbench.resolution_model import DEFAULT_EPOCHS, DTS_MS, ResolutionModel, table_rows
+from workbench.exercises import Exercise, OneOf
+from workbench.lessons import lesson_size, sized
+from workbench.models.resolution import DEFAULT_EPOCHS, DTS_MS, table_rows
+from workbench.serving.resolution import ResolutionExplorer as ResolutionModel  # settings + networks
 
 setup()
 torch.set_num_threads(1)
@@ -41,8 +43,8 @@ MEMORY_STEPS = sized((50, 200), (1000, 2000, 5000))
 #
 # dt is a choice of the simulation, not of the world. If a network's behaviour is a property of
 # the model, then halving dt should change nothing but the cost: the same spikes at the same
-# milliseconds. SpikingGamma aims for this by keeping every parameter in ms (τ, delays,
-# thresholds, the loss scaled by dt) and by buckets whose kernels are the same in ms at any dt
+# milliseconds. SpikingGamma aims for this by keeping every time constant and delay in ms (τ,
+# delays), thresholds in signal units (neither depends on dt), the loss scaled by dt, and by buckets whose kernels are the same in ms at any dt
 # (Lesson 2). A LIF neuron's membrane decay β = exp(−dt/τ_mem) is also in ms, but a network
 # trained with BPTT and a surrogate gradient learns weights tuned to its training dt: the
 # surrogate's width, the spike-per-step limit and the reset all act per step.
@@ -51,6 +53,15 @@ MEMORY_STEPS = sized((50, 200), (1000, 2000, 5000))
 # trains SpikingGamma and two LIF baselines (BPTT and OTTT, surrogate gradients) on the pattern
 # task at dt = 1 ms, then runs each at several dt. The cell below runs the explorer's own model
 # and prints what it measures.
+#
+# **Exercise 7.1 (predict, before you read the table).** Which model keeps its match score from
+# dt = 1 ms (where it was trained) down to the finest dt: `sg`, `sg-impulses`, `lif-bptt`,
+# `lif-ottt`, or `none`? "Keeps" means it learned the pattern at 1 ms (score ≥ 0.5) and its score
+# stays within 0.1 of that at every dt. Write your prediction in the box (or `answer_7_1`)
+# *before* reading the table; the check reads this run's table.
+
+# %%
+answer_7_1 = None  # a model name, or "none"
 
 # %%
 explorer = ResolutionModel(epochs=EPOCHS, seed=SEED)
@@ -62,6 +73,24 @@ print(f"{'model':>10} {'dt (ms)':>8} {'match score':>12} {'matched':>8} {'spurio
 for r in rows:
     print(f"{r['model']:>10} {float(r['dt (ms)']):8g} {r['match score']:12.3f} {r['matched']:>8} "
           f"{r['spurious']:9d} {r['hidden spikes/s']:16.1f}")
+
+# %%
+kept_7_1 = []
+for m in dict.fromkeys(r["model"] for r in rows):
+    by_dt = {float(r["dt (ms)"]): r["match score"] for r in rows if r["model"] == m}
+    if by_dt.get(1.0, 0.0) >= 0.5 and all(abs(s - by_dt[1.0]) <= 0.1 for s in by_dt.values()):
+        kept_7_1.append(m)
+exercise_7_1 = Exercise("7.1", OneOf(kept_7_1 or ["none"],
+                                     options=list(dict.fromkeys(r["model"] for r in rows)) + ["none"]),
+                        hint="what acts per step in each model (question 1), and did each model "
+                             "learn the pattern at 1 ms at all?",
+                        wrong="lif-bptt" if "lif-bptt" not in kept_7_1 else "none", task="predict")
+exercise_7_1(answer_7_1)
+
+# %% tags=["solution"]
+exercise_7_1.solution(kept_7_1[0] if kept_7_1 else "none",
+                      why="read off this run's table: " + (", ".join(kept_7_1) + " kept its score"
+                          if kept_7_1 else "no model learned the pattern at 1 ms in this short run"))
 
 # %%
 models = list(dict.fromkeys(r["model"] for r in rows))
@@ -127,6 +156,12 @@ workbench_page("resolution", height=900, epochs=EPOCHS, seed=SEED)
 # decaying with τ_s = 1 ms instead of as a jump, so bucket 0 rises smoothly and its peaks are
 # smooth maxima that any grid samples alike. The cell measures the hidden rate of the untrained
 # pattern network on its frozen inputs at four dt, with impulses and with the synapse.
+#
+# **Exercise 7.3 (predict, before running the cell).** From dt = 1 ms to 0.1 ms, does the hidden
+# rate rise more with `impulses` or with the `synapse`? Answer with one of the two words.
+
+# %%
+answer_7_3 = None  # "impulses" or "synapse"
 
 # %%
 rates = {"impulses (τ_s = 0)": hidden_rates_by_dt(0.0), "input synapse τ_s = 1 ms": hidden_rates_by_dt(1.0)}
@@ -152,26 +187,23 @@ for name, by_dt in rates.items():
 # timing is a delay that changes with dt, which is what the impulses' sampling caused.
 # </details>
 #
-# **Exercise 7.3.** From `rates`, by how many percent does the hidden rate rise from dt = 1 ms
-# to dt = 0.1 ms with impulses? (One decimal is enough.)
+# **Exercise 7.3, checked.** The check compares the two rises just measured.
 
 # %%
-answer_7_3 = None  # a percentage, e.g. 4.2
+rise_7_3 = {name.split()[0].split("(")[0]: (list(by_dt.values())[-1] - list(by_dt.values())[0])
+            / list(by_dt.values())[0] for name, by_dt in rates.items()}  # "impulses", "input"
+exercise_7_3 = Exercise("7.3", OneOf(["impulses" if rise_7_3["impulses"] > rise_7_3["input"]
+                                      else "synapse"], options=["impulses", "synapse"]),
+                        hint="which input makes bucket 0 jump, so that a finer grid sees peaks a "
+                             "coarse one steps over?",
+                        wrong="synapse" if rise_7_3["impulses"] > rise_7_3["input"] else "impulses",
+                        task="predict")
+exercise_7_3(answer_7_3)
 
 # %% tags=["solution"]
-def solution_7_3():
-    by_dt = rates["impulses (τ_s = 0)"]
-    return 100 * (by_dt[0.1] - by_dt[1.0]) / by_dt[1.0]
-
-# %%
-def check_7_3(pct):
-    by_dt = rates["impulses (τ_s = 0)"]
-    true = 100 * (by_dt[0.1] - by_dt[1.0]) / by_dt[1.0]
-    return abs(pct - true) <= 0.1, f"({by_dt[0.1]:.1f} − {by_dt[1.0]:.1f}) / {by_dt[1.0]:.1f} = {true:.2f} %"
-
-
-exercise_7_3 = Exercise("7.3", check_7_3, solution_7_3, wrong=-50.0)
-exercise_7_3(answer_7_3)
+exercise_7_3.solution("impulses" if rise_7_3["impulses"] > rise_7_3["input"] else "synapse",
+                      why="an impulse makes bucket 0 jump, so x has sharp peaks a 1-ms grid steps "
+                          "over; the synapse smooths them (the printed last column)")
 
 # %% [markdown]
 # ## 4. Memory: what a finer dt costs to train
@@ -209,54 +241,32 @@ hv.Overlay([hv.Curve([(r["n_steps"], r["training_memory_mb"]) for r in memory if
 #
 # ## 5. Exercises
 #
-# **Exercise 7.1.** From `rows`, at which dt did the `lif-bptt` network have its *lowest*
-# match score? (On a tie, the smallest dt.)
-
-# %%
-answer_7_1 = None  # a dt in ms
-
-# %% tags=["solution"]
-def solution_7_1():
-    scores = {float(r["dt (ms)"]): r["match score"] for r in rows if r["model"] == "lif-bptt"}
-    low = min(scores.values())
-    return min(dt for dt, s in scores.items() if s == low)
-
-# %%
-def check_7_1(dt):
-    scores = {float(r["dt (ms)"]): r["match score"] for r in rows if r["model"] == "lif-bptt"}
-    low = min(scores.values())
-    best = min(d for d, s in scores.items() if s == low)
-    return dt == best, f"lif-bptt match score per dt: {scores}"
-
-
-exercise_7_1 = Exercise("7.1", check_7_1, solution_7_1, wrong=3.0)
-exercise_7_1(answer_7_1)
-
 # %% [markdown]
-# **Exercise 7.2.** How many simulation steps does the 500 ms pattern sequence take at the
-# finest dt of the explorer? (Steps = duration / dt; check against the engine's unit converter
-# `engine.units.ms_to_steps`.)
+# **Exercise 7.2 (compute).** How many simulation steps does the 500 ms pattern sequence take at
+# the finest dt of the explorer? (Steps = duration / dt; the check uses the engine's unit
+# converter `engine.units.ms_to_steps`.)
 
 # %%
+from engine.units import ms_to_steps
+
+exercise_7_2 = Exercise("7.2", OneOf([ms_to_steps(500.0, min(DTS_MS))]),
+                        hint="duration / dt, with the finest dt of DTS_MS",
+                        wrong=500, task="compute")
 answer_7_2 = None  # a number of steps
+exercise_7_2(answer_7_2)
 
 # %% tags=["solution"]
-def solution_7_2():
-    return int(500 / min(DTS_MS))
-
-# %%
-def check_7_2(n):
-    from engine.units import ms_to_steps
-    true = ms_to_steps(500.0, min(DTS_MS))
-    return n == true, f"ms_to_steps(500, {min(DTS_MS)}) = {true}"
-
-
-exercise_7_2 = Exercise("7.2", check_7_2, solution_7_2, wrong=500)
-exercise_7_2(answer_7_2)
+exercise_7_2.solution(int(round(500 / min(DTS_MS))), why="500 ms / the finest dt")
 
 # %% [markdown]
 # ## Teacher's note
 #
+# - **Before class.** Build the lessons (`spikinggamma lessons build`): this lesson's build
+#   trains the explorer's networks once (minutes at full size; they land in the explorer's cache
+#   under `$SPIKINGGAMMA_CACHE_DIR`, so the live explorer below opens with a result at once) and
+#   measures memory; the
+#   page then opens at once for every student. The explorer's jobs run in its own thread per
+#   session; students answer in the boxes on the Lessons page.
 # - **Timing.** 10 min on the question (what *should* stay the same?), 15 min on the measured
 #   table and the explorer (the default 150 epochs load a stored run), 10 min on why a finer grid
 #   changed the spikes (section 3), 5 min memory, 5 min exercises.

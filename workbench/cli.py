@@ -29,6 +29,12 @@ def _serve(args: argparse.Namespace) -> int:
         from engine.data import DATA_ENV
         os.environ[DATA_ENV] = str(args.data_dir)
     print(f"SpikingGamma Workbench: {url(args.address, args.port)}", flush=True)
+    if not args.no_lesson_build:  # the Lessons page shows stored lessons: build what is missing
+        from .lesson_build import start_background
+        builder = start_background()
+        if builder is not None:
+            print(f"building the lessons not stored yet in the background (pid {builder.pid}); "
+                  "`spikinggamma lessons build` does it ahead of class", flush=True)
     serve(address=args.address, port=args.port, num_procs=args.num_procs, show=args.show,
           allow_origin=args.allow_origin, limits=limits)
     return 0
@@ -58,6 +64,8 @@ def register(subparsers) -> None:
     sv.add_argument("--max-redraws", type=float, default=d.max_redraws_per_s,
                     help="plot redraws per second of one session, at most")
     sv.add_argument("--show", action="store_true", help="open a browser tab")
+    sv.add_argument("--no-lesson-build", action="store_true",
+                    help="do not build missing lessons in the background at start")
     sv.add_argument("--data-dir", default=None,
                     help="real data sets (default $SPIKINGGAMMA_DATA_DIR): adds their presets")
     sv.set_defaults(func=_serve)

@@ -1,35 +1,24 @@
-"""Lessons: read the jupytext "percent" files in ``lessons/``, run them, check exercises. No Panel.
+"""Lessons: the list of the jupytext "percent" files in ``lessons/``, their headers and their size.
+No Panel, and nothing here runs a lesson: :mod:`workbench.lesson_build` executes them in a
+Jupyter kernel (nbclient) and stores the executed notebook, which the Lessons page shows.
 
-A lesson is one ``.py`` file (jupytext percent format, see ``lessons/README.md``): cells start
-with ``# %%``; ``# %% [markdown]`` cells hold the text as ``# ``-prefixed lines. Run it with
-``python lessons/NN_name.py``, open it as a notebook with ``jupytext --to notebook``, or read it
-in the workbench's Lessons page, which runs it with :func:`execute` and renders every cell.
+A lesson is one ``.py`` file (see ``lessons/README.md``): cells start with ``# %%``;
+``# %% [markdown]`` cells hold the text. Run it with ``python lessons/NN_name.py``, open it as a
+notebook with ``jupytext --to notebook``, or read it in the workbench's Lessons page.
 
 The first markdown cell is the header; the Lessons page lists ``title`` (its ``# `` heading),
-``**Promise.**`` and ``**Time.**``.
+``**Promise.**`` (the whole paragraph) and ``**Time.**``.
 """
 from __future__ import annotations
 
-import ast
-import contextlib
-import io
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
 
 LESSON_DIR = Path(__file__).resolve().parents[1] / "lessons"
+DIR_ENV = "SPIKINGGAMMA_LESSON_DIR"  # another folder of lessons (the tests use one)
 SIZE_ENV = "SPIKINGGAMMA_LESSON_SIZE"
-_CELL = re.compile(r"^# %%(?:\s|$)")
-_TAGS = re.compile(r"tags=\[([^\]]*)\]")
-
-
-@dataclass(frozen=True)
-class Cell:
-    kind: str  # "markdown" or "code"
-    source: str
-    tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -54,102 +43,37 @@ def sized(small, full):
     return small if lesson_size() == "small" else full
 
 
-def read_cells(path: str | os.PathLike) -> list[Cell]:
-    """The cells of a percent-format file, in order (text before the first ``# %%`` dropped)."""
-    cells, kind, tags, lines = [], None, (), []
+def lesson_dir() -> Path:
+    return Path(os.environ.get(DIR_ENV) or LESSON_DIR)
 
-    def flush():
-        if kind is None:
-            return
-        text = "\n".join(lines).strip("\n")
-        if kind == "markdown":
-            text = "\n".join(l[2:] if l.startswith("# ") else l.lstrip("#") for l in text.splitlines())
-        if text.strip():
-            cells.append(Cell(kind, text, tags))
 
+def _header(path: Path) -> str:
+    """The first markdown cell's text, without the ``# `` prefixes."""
+    lines, inside = [], False
     for line in Path(path).read_text(encoding="utf-8").splitlines():
-        if _CELL.match(line):
-            flush()
-            kind = "markdown" if re.match(r"^# %%.*\[markdown\]", line) else "code"
-            found = _TAGS.search(line)
-            tags = tuple(re.findall(r'"([\w-]+)"', found.group(1))) if found else ()
-            lines = []
-        else:
-            lines.append(line)
-    flush()
-    return cells
+        if line.startswith("# %%"):
+            if inside:
+                break
+            inside = "[markdown]" in line
+            continue
+        if inside:
+            lines.append(line[2:] if line.startswith("# ") else line.lstrip("#"))
+    return "\n".join(lines)
+
+
+def _paragraph(text: str, label: str) -> str:
+    """The whole paragraph after ``**label.**`` (to the next blank line), on one line."""
+    m = re.search(rf"\*\*{label}\.\*\*\s*(.+?)(?:\n\s*\n|\Z)", text, re.S)
+    return " ".join(m.group(1).split()) if m else ""
 
 
 def lesson_info(path: Path) -> LessonInfo:
-    header = next((c.source for c in read_cells(path) if c.kind == "markdown"), "")
+    header = _header(path)
     title = re.search(r"^# (.+)$", header, re.M)
-    promise = re.search(r"\*\*Promise\.\*\*\s*(.+)", header)
-    time = re.search(r"\*\*Time\.\*\*\s*(.+)", header)
     return LessonInfo(path.stem, path, title.group(1).strip() if title else path.stem,
-                      promise.group(1).strip() if promise else "",
-                      time.group(1).strip() if time else "")
+                      _paragraph(header, "Promise"), _paragraph(header, "Time"))
 
 
-def list_lessons(directory: Path = LESSON_DIR) -> list[LessonInfo]:
+def list_lessons(directory: Path | None = None) -> list[LessonInfo]:
     """Every lesson (``NN_*.py``) in order."""
-    return [lesson_info(p) for p in sorted(Path(directory).glob("[0-9][0-9]_*.py"))]
-
-
-@dataclass
-class CellOutput:
-    cell: Cell
-    stdout: str = ""
-    value: Any = None  # the value of a code cell's last expression, as a notebook shows it
-    error: str = ""
-
-
-def execute(cells: list[Cell], namespace: dict | None = None,
-            filename: str = "<lesson>") -> Iterator[CellOutput]:
-    """Run the code cells in order in one namespace, as a notebook would; yields every cell with
-    its printed text and last value. An exception stops the run (its message in ``error``)."""
-    ns = {"__name__": "__lesson__"} if namespace is None else namespace
-    for cell in cells:
-        if cell.kind != "code":
-            yield CellOutput(cell)
-            continue
-        out = CellOutput(cell)
-        buf = io.StringIO()
-        try:
-            tree = ast.parse(cell.source, filename)
-            last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
-            with contextlib.redirect_stdout(buf):
-                exec(compile(tree, filename, "exec"), ns)
-                if last is not None:
-                    out.value = eval(compile(ast.Expression(last.value), filename, "eval"), ns)
-        except Exception as err:  # shown on the page; the lesson stops here
-            out.error = f"{type(err).__name__}: {err}"
-        out.stdout = buf.getvalue()
-        yield out
-        if out.error:
-            return
-
-
-@dataclass
-class Exercise:
-    """An exercise a student answers in code and checks by running it.
-
-    Args:
-        name: e.g. ``"1.2"``.
-        check: ``check(answer) -> (ok, message)``; computes the truth from the engine.
-        solution: ``solution() -> answer``, the reference answer (shown hidden in the lesson).
-        wrong: an answer the check must reject (the tests make sure it does).
-    """
-
-    name: str
-    check: Callable[[Any], tuple[bool, str]]
-    solution: Callable[[], Any]
-    wrong: Any
-
-    def __call__(self, answer) -> bool:
-        """Check ``answer`` and say so; ``None`` means not answered yet."""
-        if answer is None:
-            print(f"Exercise {self.name}: not answered yet: write your answer and run the cell again.")
-            return False
-        ok, message = self.check(answer)
-        print(f"Exercise {self.name}: {'correct' if ok else 'not yet'}: {message}")
-        return ok
+    return [lesson_info(p) for p in sorted(Path(directory or lesson_dir()).glob("[0-9][0-9]_*.py"))]

@@ -1,27 +1,74 @@
-"""Lessons page: the list of lessons (``/lessons``) and one lesson run and rendered
-(``/lessons?lesson=NN_name``): its text, its figures and its live views, answers collapsed."""
+"""Lessons page: the list of lessons (``/lessons``) and one lesson (``/lessons?lesson=NN_name``)
+shown from its stored, executed notebook (:mod:`workbench.lesson_build`): its text, printed
+output, figures, live views made for this session, exercises with answer boxes, reference
+answers collapsed. The page never runs lesson code: a lesson not built yet is built in a
+separate process, and its outputs appear here as its cells finish."""
 from __future__ import annotations
 
+import asyncio
+import base64
 import html
+import os
 import re
+import threading
 
 import panel as pn
 
-from ..lessons import Cell, execute, lesson_size, list_lessons, read_cells
-from .common import template
+from .. import lesson_build
+from ..exercises import EXERCISE_MIME, SOLUTION_MIME, check_answer
+from ..lesson_views import FIGURE_MIME, VIEW_MIME, make_view
+from ..lessons import lesson_size, list_lessons
+from .common import download, template
 
 _DETAILS = re.compile(r"<details>\s*<summary>(.*?)</summary>(.*?)</details>", re.S)
+POLL_MS = 1000  # while a lesson builds, look for new outputs this often
+
+#: printed output: near-black on white, large enough to read when projected (WCAG AAA contrast)
+OUTPUT_CSS = """
+pre { color: #111111; background: #ffffff; border: 1px solid #c8c8c8; border-left: 4px solid #7b2d8e;
+      padding: 0.6em 0.8em; margin: 0.3em 0; font-size: 15px; line-height: 1.45;
+      white-space: pre-wrap; overflow-x: auto; }
+"""
+ERROR_CSS = "pre { color: #5c0000; background: #fff4f4; font-size: 14px; white-space: pre-wrap; }"
+
+_NB_CACHE: dict = {}
+_NB_LOCK = threading.Lock()
+
+
+def _read_notebook(path):
+    """The notebook at ``path``, parsed once per version of the file (None if absent)."""
+    import nbformat
+    try:
+        stamp = os.stat(path).st_mtime_ns
+    except OSError:
+        return None
+    key = str(path)
+    with _NB_LOCK:
+        hit = _NB_CACHE.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # replaced while read: the next poll reads it
+        return None
+    with _NB_LOCK:
+        _NB_CACHE[key] = (stamp, nb)
+    return nb
 
 
 def index() -> list:
-    rows = ["Each lesson is one file in `lessons/` (jupytext percent format): read it here with "
-            "its live views, run it with `python lessons/NN_name.py`, or open it as a notebook "
-            "(`jupytext --to notebook lessons/NN_name.py`). Exercises are answered in the notebook."]
+    size = lesson_size()
+    rows = ["Each lesson is one file in `lessons/` (jupytext percent format). Read it here with "
+            "its live views and answer its exercises in the boxes under them, download it as a "
+            "notebook (student or teacher edition, in the sidebar of each lesson), or run it with "
+            "`python lessons/NN_name.py`. Before class, build them all once: "
+            "`spikinggamma lessons build` (the server also builds what is missing when it starts)."]
     for info in list_lessons():
+        ready = lesson_build.stored_path(info.path, size).exists()
         rows.append(f"### [{info.title}](./lessons?lesson={info.slug})\n{info.promise}  \n"
-                    f"*{info.time}*")
+                    f"*{info.time}* · {'built' if ready else 'not built yet'}")
     return [pn.pane.Markdown("\n\n".join(rows), css_classes=["wb-lesson-index"],
-                             sizing_mode="stretch_width")]
+                             sizing_mode="stretch_width", styles={"font-size": "1.05em"})]
 
 
 def markdown_cell(text: str) -> list:
@@ -39,77 +86,217 @@ def markdown_cell(text: str) -> list:
     return out
 
 
-def show_value(value):
-    """A cell's last value as the notebook would show it (None: nothing)."""
-    import holoviews as hv
-    if value is None:
-        return None
-    if isinstance(value, pn.viewable.Viewable):
-        return value
-    if isinstance(value, (hv.core.Dimensioned, hv.DynamicMap)):
-        return pn.pane.HoloViews(value, backend="bokeh")
-    if type(value).__name__ == "Figure" and hasattr(value, "savefig"):
-        return pn.pane.Matplotlib(value, dpi=80, tight=True)
-    return pn.pane.Markdown(f"```\n{value!r}\n```", sizing_mode="stretch_width")
+def printed(text: str, css: str = "wb-stdout") -> pn.pane.HTML:
+    """Printed output, readable when projected."""
+    return pn.pane.HTML(f"<pre>{html.escape(text.rstrip())}</pre>", css_classes=[css],
+                        stylesheets=[OUTPUT_CSS if css == "wb-stdout" else ERROR_CSS],
+                        sizing_mode="stretch_width")
 
 
-def code_cell(cell: Cell, stdout: str, value, error: str) -> list:
-    parts = [pn.Card(pn.pane.Markdown(f"```python\n{cell.source}\n```", sizing_mode="stretch_width"),
-                     title="code", collapsed=True, css_classes=["wb-code"],
-                     sizing_mode="stretch_width")]
-    if stdout.strip():
-        parts.append(pn.pane.Markdown(f"```\n{stdout.rstrip()}\n```", css_classes=["wb-stdout"],
-                                      sizing_mode="stretch_width"))
-    shown = show_value(value)
-    if shown is not None:
-        parts.append(shown)
-    if error:
-        parts.append(pn.pane.Alert(f"The lesson stopped here: {error}", alert_type="danger",
-                                   css_classes=["wb-error"]))
-    if "solution" in cell.tags:
-        return [pn.Card(*parts, title="Reference answer (open it after trying)", collapsed=True,
-                        css_classes=["wb-answer", "wb-solution"], sizing_mode="stretch_width")]
+def figure(stored: dict):
+    """A fresh Bokeh model (this session's) from a stored JSON item."""
+    import json
+
+    from bokeh.document import Document
+    item = json.loads(stored["item"])
+    doc = Document.from_json(item["doc"])
+    root = next(r for r in doc.roots if r.id == item.get("root_id")) if item.get("root_id") \
+        else doc.roots[0]
+    doc.remove_root(root)
+    return pn.pane.Bokeh(root, sizing_mode="stretch_width", css_classes=["wb-figure"])
+
+
+def answer_box(spec: dict) -> pn.Column:
+    """An answer box for the exercise ``spec``, checked by the notebook's own check (in a thread:
+    a construction runs the engine)."""
+    box = pn.widgets.TextInput(placeholder="your answer: a number, a name, or a list like [0, 1, 0]",
+                               css_classes=["wb-answer-input"], sizing_mode="stretch_width")
+    button = pn.widgets.Button(name=f"Check my answer to {spec['name']}", button_type="primary",
+                               css_classes=["wb-check"])
+    message = pn.pane.Markdown("", css_classes=["wb-exercise-message"], sizing_mode="stretch_width",
+                               styles={"font-size": "1.05em"})
+
+    async def check(_=None):
+        button.disabled = True
+        try:
+            ok, text = await asyncio.to_thread(check_answer, spec, box.value)
+        finally:
+            button.disabled = False
+        message.object = ("**Correct.** " if ok else "**Not yet.** ") + html.escape(
+            text.split(": ", 1)[1] if ": " in text else text)
+
+    button.on_click(check)
+    return pn.Column(pn.pane.Markdown(f"**Your answer to exercise {spec['name']}**",
+                                      margin=(0, 10)),
+                     pn.Row(box, button, sizing_mode="stretch_width"), message,
+                     css_classes=["wb-exercise"], sizing_mode="stretch_width",
+                     styles={"border": "2px solid #7b2d8e", "border-radius": "6px",
+                             "padding": "4px"})
+
+
+def render_outputs(outputs: list) -> list:
+    """A code cell's stored outputs as this session's panes."""
+    mimes = [o.get("data", {}) for o in outputs if o.get("output_type") in
+             ("display_data", "execute_result")]
+    quiet = any(EXERCISE_MIME in d or SOLUTION_MIME in d for d in mimes)  # the box says it all
+    text = "".join(o.get("text", "") for o in outputs
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    parts = [printed(text)] if text.strip() and not quiet else []
+    for o in outputs:
+        kind = o.get("output_type")
+        if kind == "error":
+            parts.append(pn.pane.Alert(f"This cell failed: {o.get('ename')}: {o.get('evalue')}"
+                                       " (the rest of the lesson still shows)",
+                                       alert_type="danger", css_classes=["wb-error"]))
+            continue
+        if kind not in ("display_data", "execute_result"):
+            continue
+        data = o.get("data", {})
+        try:
+            if VIEW_MIME in data:
+                parts.append(make_view(data[VIEW_MIME]))
+            elif FIGURE_MIME in data:
+                parts.append(figure(data[FIGURE_MIME]))
+            elif EXERCISE_MIME in data:
+                parts.append(answer_box(data[EXERCISE_MIME]))
+            elif SOLUTION_MIME in data:
+                s = data[SOLUTION_MIME]
+                parts.append(pn.pane.Markdown(
+                    f"**Reference answer {s['name']}:** `{s['value']!r}`  \n**Why:** {s['why']}",
+                    css_classes=["wb-solution-value"], sizing_mode="stretch_width"))
+            elif "image/png" in data:
+                parts.append(pn.pane.PNG(base64.b64decode(data["image/png"]), sizing_mode="scale_width",
+                                         max_width=1100, css_classes=["wb-figure"]))
+            elif kind == "execute_result" and data.get("text/plain", "").strip():
+                parts.append(printed(data["text/plain"]))
+        except Exception as err:  # a view that cannot be made here: say so, show the rest
+            parts.append(pn.pane.Alert(f"This output cannot be shown: {type(err).__name__}: {err}",
+                                       alert_type="warning", css_classes=["wb-error"]))
     return parts
 
 
-def render(slug: str) -> list:
-    """Run the lesson ``slug`` (at $SPIKINGGAMMA_LESSON_SIZE) and lay out every cell."""
-    info = next(i for i in list_lessons() if i.slug == slug)
-    out = []
-    for res in execute(read_cells(info.path), filename=str(info.path)):
-        if res.cell.kind == "markdown":
-            out += markdown_cell(res.cell.source)
+class LessonView:
+    """One session's view of one lesson: the cells laid out at once from the stored notebook,
+    or from the source while it builds (outputs filled in as cells finish)."""
+
+    def __init__(self, info, size: str):
+        self.info, self.size = info, size
+        self.stored = lesson_build.stored_path(info.path, size)
+        self.building = lesson_build.building_path(info.path, size)
+        self.status = pn.pane.Markdown("", css_classes=["wb-status"], sizing_mode="stretch_width")
+        self.slots: dict[int, pn.Column] = {}
+        self.shown: dict[int, int] = {}  # cell index -> outputs shown
+        self.started = False
+        self.builder = None  # the build process this view started, if any
+        self.ready = False
+        nb = _read_notebook(self.stored)
+        self.layout = [self.status] + self.cells(nb or lesson_build.read_source(info.path))
+        if nb is not None:
+            self.fill(nb, complete=True)
         else:
-            out += code_cell(res.cell, res.stdout, res.value, res.error)
-    return out
+            self.progress()
+
+    def cells(self, nb) -> list:
+        out = []
+        for i, cell in enumerate(nb.cells):
+            if cell.cell_type == "markdown":
+                out += markdown_cell(cell.source)
+                continue
+            code = pn.Card(pn.pane.Markdown(f"```python\n{cell.source}\n```",
+                                            sizing_mode="stretch_width"),
+                           title="code", collapsed=True, css_classes=["wb-code"],
+                           sizing_mode="stretch_width")
+            self.slots[i] = pn.Column(sizing_mode="stretch_width")
+            if "solution" in cell.metadata.get("tags", []):
+                out.append(pn.Card(code, self.slots[i], title="Reference answer (open it after trying)",
+                                   collapsed=True, css_classes=["wb-answer", "wb-solution"],
+                                   sizing_mode="stretch_width"))
+            else:
+                out += [code, self.slots[i]]
+        return out
+
+    def fill(self, nb, complete: bool, done: int | None = None) -> None:
+        """Show the outputs of every finished cell not shown yet."""
+        for i, cell in enumerate(nb.cells):
+            if i not in self.slots or (done is not None and i >= done):
+                continue
+            outputs = cell.get("outputs", [])
+            if self.shown.get(i) != len(outputs) or i not in self.shown:
+                self.slots[i].objects = render_outputs(outputs)
+                self.shown[i] = len(outputs)
+        if complete:
+            meta = nb.metadata.get("spikinggamma", {})
+            failed = len(meta.get("errors", []))
+            self.status.object = (f"Lesson ready ({self.size} size, built {meta.get('built', '')}; "
+                                  "same seed, same figures)."
+                                  + (f" {failed} cell(s) failed: see the red boxes." if failed else ""))
+            self.ready = True
+
+    def progress(self) -> bool:
+        """Look for a stored or a partly built notebook; → True once the lesson is ready."""
+        if self.ready:
+            return True
+        nb = _read_notebook(self.stored)
+        if nb is not None:
+            self.fill(nb, complete=True)
+            return True
+        partial = _read_notebook(self.building)
+        n = len(self.slots)
+        if partial is not None:
+            done = partial.metadata.get("spikinggamma", {}).get("cells_done", 0)
+            self.fill(partial, complete=False, done=done)
+            ran = sum(1 for i in self.slots if i < done)
+            self.status.object = (f"Building the lesson ({self.size} size): {ran} of {n} code cells "
+                                  "run; outputs appear as each cell finishes.")
+        elif lesson_build.is_building(self.info.path, self.size) or (
+                self.builder is not None and self.builder.poll() is None):
+            self.status.object = f"Building the lesson ({self.size} size): starting a kernel…"
+        elif not self.started:
+            self.builder = lesson_build.start_background([self.info.slug], self.size)
+            self.started = True
+            self.status.object = (f"Building the lesson ({self.size} size) for the first time; "
+                                  "its text is below, its outputs appear as cells finish.")
+        else:
+            self.status.object = ("The lesson's build stopped before it finished; run "
+                                  f"`spikinggamma lessons build --lessons {self.info.slug}` "
+                                  "on the server to see why.")
+            return True
+        return False
 
 
 def create_page():
-    """``/lessons`` lists the lessons; ``?lesson=NN_name`` runs and shows one."""
+    """``/lessons`` lists the lessons; ``?lesson=NN_name`` shows one."""
     slug = (pn.state.location.query_params.get("lesson") if pn.state.location is not None
             else None)
-    slugs = [i.slug for i in list_lessons()]
+    lessons = list_lessons()
     body = pn.Column(sizing_mode="stretch_width", css_classes=["wb-lesson"])
     sidebar = [pn.pane.Markdown("### Lessons\n" + "\n".join(
         f"{k + 1}. [{i.title.split('·')[-1].strip()}](./lessons?lesson={i.slug})"
-        for k, i in enumerate(list_lessons())), css_classes=["wb-lesson-list"])]
+        for k, i in enumerate(lessons)), css_classes=["wb-lesson-list"])]
+    info = next((i for i in lessons if i.slug == slug), None)
     if not slug:
         body.extend(index())
-    elif slug not in slugs:
+    elif info is None:
         body.append(pn.pane.Alert(f"No lesson named {slug!r}; pick one from the list.",
                                   alert_type="warning", css_classes=["wb-error"]))
         body.extend(index())
     else:
-        status = pn.pane.Markdown(f"Running the lesson ({lesson_size()} size)…",
-                                  css_classes=["wb-status"])
-        body.append(status)
+        view = LessonView(info, lesson_size())
+        body.extend(view.layout)
+        sidebar += [
+            pn.pane.Markdown("### Notebooks\nThe same lesson to open in JupyterLab or Colab: "
+                             "the student edition has no reference answers."),
+            download("Student notebook (.ipynb)", f"{info.slug}_student.ipynb",
+                     lambda: lesson_build.edition_bytes(info.path, "student"), "wb-download-student"),
+            download("Teacher notebook (.ipynb)", f"{info.slug}_teacher.ipynb",
+                     lambda: lesson_build.edition_bytes(info.path, "teacher"), "wb-download-teacher")]
+        if not view.ready and pn.state.curdoc is not None and \
+                pn.state.curdoc.session_context is not None:
+            holder = {}
 
-        def load():
-            body.extend(render(slug))
-            status.object = f"Lesson ready ({lesson_size()} size; same seed, same figures)."
+            def poll():
+                if view.progress():
+                    holder["cb"].stop()
 
-        if pn.state.curdoc is not None and pn.state.curdoc.session_context is not None:
-            pn.state.onload(load)
-        else:
-            load()
+            holder["cb"] = pn.state.add_periodic_callback(poll, period=POLL_MS)
     return template("lessons", sidebar, [body])

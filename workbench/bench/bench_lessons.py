@@ -1,0 +1,160 @@
+"""Lessons under load: N students open built lessons at the same moment on one server.
+
+    spikinggamma lessons build --lessons 05 07 08          # first: the lessons are built
+    python -m workbench.bench.bench_lessons --students 10 30 [--lessons 05 07 08]
+
+Starts ``spikinggamma serve`` (without its background build), then, for each N, opens N real
+browser pages (headless chromium, one context each, lessons assigned in turn) at once and
+measures for each the time from navigation to its status line saying "Lesson ready" (every
+stored output shown, live views and framed pages included in the page). Meanwhile a probe asks
+the server for another page (``GET /lessons``, plain HTTP) every half second and records how
+long each answer took. Reports median and worst of both; asserts nothing about time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+
+from ..app import free_port
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+        "--disable-background-networking", "--disable-renderer-backgrounding",
+        "--disable-background-timer-throttling"]
+
+
+class Probe(threading.Thread):
+    """GET ``url`` every ``every_s`` seconds; records (start, seconds to answer)."""
+
+    def __init__(self, url: str, every_s: float = 0.5, timeout_s: float = 60.0):
+        super().__init__(daemon=True)
+        self.url, self.every_s, self.timeout_s = url, every_s, timeout_s
+        self.samples: list[tuple[float, float]] = []
+        self._stop = threading.Event()
+
+    def run(self) -> None:
+        while not self._stop.is_set():
+            t0 = time.perf_counter()
+            try:
+                urllib.request.urlopen(self.url, timeout=self.timeout_s).read()
+                took = time.perf_counter() - t0
+            except Exception:
+                took = float("inf")
+            self.samples.append((t0, took))
+            self._stop.wait(max(0.0, self.every_s - took))
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.join()
+
+
+async def _students(base: str, slugs: list[str], n: int, timeout_s: float) -> list[dict]:
+    from playwright.async_api import async_playwright
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        contexts = [await browser.new_context(viewport={"width": 1500, "height": 950})
+                    for _ in range(n)]
+        pages = [await c.new_page() for c in contexts]
+        start = asyncio.Event()
+
+        async def one(i: int, page) -> dict:
+            slug = slugs[i % len(slugs)]
+            await start.wait()
+            t0 = time.perf_counter()
+            try:
+                await page.goto(f"{base}/lessons?lesson={slug}", timeout=timeout_s * 1000)
+                await page.wait_for_function(
+                    "() => [...document.querySelectorAll('.wb-status')].some(e => "
+                    "((e.shadowRoot || e).textContent || '').includes('Lesson ready'))",
+                    timeout=timeout_s * 1000, polling=100)
+                ok = True
+            except Exception as err:  # timed out: reported, not raised
+                ok, _ = False, err
+            return {"student": i, "lesson": slug, "ready_s": time.perf_counter() - t0, "ok": ok}
+
+        tasks = [asyncio.create_task(one(i, p)) for i, p in enumerate(pages)]
+        await asyncio.sleep(0.5)
+        start.set()  # every student at the same moment
+        out = await asyncio.gather(*tasks)
+        await browser.close()
+    return out
+
+
+def _wait_up(url: str, timeout_s: float = 120.0) -> None:
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=5).read()
+            return
+        except Exception:
+            time.sleep(0.5)
+    raise RuntimeError(f"the server at {url} did not answer")
+
+
+def lessons_load(students=(10, 30), lessons=("05", "07", "08"), timeout_s: float = 120.0,
+                 log=print) -> list[dict]:
+    """For each N of ``students``: N pages opening ``lessons`` at once on one fresh server."""
+    from ..lesson_build import select, stored_path
+    infos = select(list(lessons))
+    missing = [i.slug for i in infos if not stored_path(i.path).exists()]
+    if missing:
+        raise SystemExit(f"build these first: spikinggamma lessons build --lessons {' '.join(missing)}")
+    slugs = [i.slug for i in infos]
+    results = []
+    for n in students:
+        port = free_port()
+        server = subprocess.Popen([sys.executable, "-m", "engine.cli", "serve", "--port", str(port),
+                                   "--no-lesson-build"], stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL, env=os.environ.copy())
+        base = f"http://127.0.0.1:{port}"
+        try:
+            _wait_up(f"{base}/lessons")
+            probe = Probe(f"{base}/lessons")
+            probe.start()
+            rows = asyncio.run(_students(base, slugs, n, timeout_s))
+            probe.stop()
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        ready = [r["ready_s"] for r in rows if r["ok"]]
+        answers = [took for _, took in probe.samples]
+        res = {"students": n, "lessons": slugs, "ready": len(ready),
+               "ready_median_s": round(statistics.median(ready), 2) if ready else None,
+               "ready_max_s": round(max(ready), 2) if ready else None,
+               "probe_requests": len(answers),
+               "probe_median_s": round(statistics.median(answers), 3) if answers else None,
+               "probe_max_s": round(max(answers), 3) if answers else None,
+               "rows": rows}
+        log(f"{n} students: {len(ready)}/{n} 'Lesson ready', median {res['ready_median_s']} s, "
+            f"worst {res['ready_max_s']} s; /lessons answered in median {res['probe_median_s']} s, "
+            f"worst {res['probe_max_s']} s ({len(answers)} requests)")
+        results.append(res)
+    return results
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m workbench.bench.bench_lessons",
+                                 description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--students", type=int, nargs="+", default=[10, 30])
+    ap.add_argument("--lessons", nargs="+", default=["05", "07", "08"])
+    ap.add_argument("--timeout", type=float, default=120.0, help="per page (s)")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+    results = lessons_load(args.students, args.lessons, args.timeout)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
