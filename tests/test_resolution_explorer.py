@@ -90,3 +90,38 @@ def test_lif_recipe_is_read_from_what_trains_the_lif_networks():
     def lr_1(): return dict(lr=1e-2)  # noqa: E704
     def lr_2(): return dict(lr=2e-2)  # noqa: E704
     assert store.code_digest(lr_1) != store.code_digest(lr_2)  # so does a retuned literal
+
+
+@pytest.mark.browser
+def test_explorer_draws_a_result_unasked_and_the_test_dt_slider_reruns(page, base_url):  # noqa: F811
+    page.goto(f"{base_url}/resolution", timeout=90000)
+    table, probe = page.locator(".wb-table"), page.locator(".wb-probe")
+    # drawn without pressing anything: the first run of seed 0 trains (a progress bar), then runs
+    _wait(page, lambda: "lif-ottt" in _text(table), 600)
+    text = _text(table)
+    assert "sg-spatial" in text and "sg-impulses" in text and "lif-bptt" in text
+    assert "3/3" in text  # SpikingGamma at 1 ms
+    assert "trained 150 epochs at dt = 1 ms" in _text(page.locator(".wb-status"))
+    _wait(page, lambda: "test dt = 0.05" in _text(probe), 120)  # SpikingGamma first
+    _wait(page, lambda: "LIF-OTTT" in _text(probe), 180)  # then the LIF networks; the slider frees
+    page.wait_for_timeout(1000)  # the slider is enabled on the next poll (200 ms)
+    handle = page.locator(".wb-test-dt .noUi-handle")
+    handle.focus()
+    for _ in range(5):  # 0.05 → 0.3 ms
+        page.keyboard.press("ArrowRight")
+    _wait(page, lambda: "test dt = 0.3" in _text(probe), 120)
+    assert re.search(r"0\.3 \(test\)", _text(table))
+    page.screenshot(path="artifacts/screenshots/resolution_explorer.png", full_page=True)
+    assert page.errors == []
+
+
+def _text(locator) -> str:
+    """Text of a Panel component, whose content lives in its shadow root."""
+    return locator.evaluate("e => (e.shadowRoot || e).textContent") if locator.count() else ""
+
+
+def _wait(pg, cond, timeout_s):
+    deadline = time.time() + timeout_s
+    while not cond():
+        assert time.time() < deadline, "timed out"
+        pg.wait_for_timeout(250)
