@@ -57,7 +57,8 @@ def _train(args: argparse.Namespace) -> int:
     schedule = getattr(task, "lr_schedule", None)
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
                     train_dt_ms=args.train_dt_ms, lr_schedule=schedule,
-                    total_updates=args.epochs if schedule else None, **overrides)
+                    total_updates=args.epochs if schedule else None,
+                    spike_cost=args.spike_cost, **overrides)
     bar = None
     if not args.json:
         from tqdm import tqdm
@@ -136,6 +137,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--input-synapse-ms", type=float, default=None,
                     help="time constant (ms) of the exponential synapse between input events and "
                          "the input buckets (0: impulses; default: the task's)")
+    tr.add_argument("--spike-cost", type=float, default=None,
+                    help="weight of the hidden spike cost (loss per hidden spike/neuron/s, "
+                         "estimated from y; default: the task's)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default 1: the chunked path's products are small, and "

@@ -25,6 +25,8 @@ class Experiment:
         dt_ms, mode, lr, seed: the run's settings (``lr=None``: the task's own); ``config_overrides`` go to the task's
             ``network_config``; ``update_every``, ``lr_schedule``, ``total_updates`` as in
             :class:`engine.Trainer`.
+        spike_cost: weight of the hidden spike cost (:class:`engine.Learner`); ``None``: the
+            task's own (``task.spike_cost``, 0 when it has none).
         train_dt_ms: ``None`` (every epoch at ``dt_ms``), or several dt (ms) of which each
             epoch draws one (seeded): a network that has met several resolutions does not learn
             to rely on one grid's quantisation (output spikes just above threshold at 1 ms can
@@ -34,7 +36,7 @@ class Experiment:
     def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float | None = None,
                  seed: int = 0, update_every: int | None = None, train_dt_ms=None,
                  lr_schedule: str | None = None, total_updates: int | None = None,
-                 **config_overrides):
+                 spike_cost: float | None = None, **config_overrides):
         if train_dt_ms is not None:
             train_dt_ms = tuple(dt_value(d, "train_dt_ms") for d in train_dt_ms)
             if not train_dt_ms:
@@ -46,7 +48,9 @@ class Experiment:
         self.net = Network(self.task.network_config(dt_ms, **config_overrides), seed=seed)
         self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr or self.task.lr,
                                update_every=update_every, warmup_ms=self.task.warmup_ms,
-                               lr_schedule=lr_schedule, total_updates=total_updates)
+                               lr_schedule=lr_schedule, total_updates=total_updates,
+                               spike_cost=(getattr(self.task, "spike_cost", 0.0)
+                                           if spike_cost is None else spike_cost))
         self.epoch_index = 0
         self.history: list[dict] = []
         self.last_result = None

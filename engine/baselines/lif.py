@@ -52,6 +52,10 @@ class LIFConfig:
         (ms). tau_out_ms: the leaky-integrator readout's time constant (ms). threshold: ϑ.
         slope: surrogate steepness. readout: ``"integrator"`` or ``"count"``.
         weight_gain: weights start N(0, (gain/√n_in)²), one value or one per layer.
+        tau_mem_max_ms: None (every neuron τ = tau_mem_ms) or > tau_mem_ms: the hidden neurons'
+        τ spread log-evenly from tau_mem_ms to this, fixed (heterogeneous time constants,
+        Perez-Nieves et al. 2021), so that a feed-forward layer holds inputs for as long as
+        SpikingGamma's longest buckets do. The output layer keeps tau_mem_ms.
     """
 
     sizes: tuple[int, ...] = (50, 50, 2)
@@ -62,6 +66,7 @@ class LIFConfig:
     slope: float = 25.0
     readout: str = "integrator"
     weight_gain: float | tuple = 1.0
+    tau_mem_max_ms: float | None = None
 
     def __post_init__(self):
         if len(self.sizes) < 2 or any(not isinstance(n, int) or n < 1 for n in self.sizes):
@@ -69,6 +74,18 @@ class LIFConfig:
         for f in ("dt_ms", "tau_mem_ms", "tau_out_ms", "threshold", "slope"):
             check_positive(f, getattr(self, f))
         check_choice("readout", self.readout, ("integrator", "count"))
+        if self.tau_mem_max_ms is not None and not (
+                isinstance(self.tau_mem_max_ms, (int, float)) and math.isfinite(self.tau_mem_max_ms)
+                and self.tau_mem_max_ms > self.tau_mem_ms):
+            raise ValueError(f"tau_mem_max_ms must be None or a finite number > tau_mem_ms = "
+                             f"{self.tau_mem_ms} (ms; got {self.tau_mem_max_ms!r})")
+
+    def hidden_taus(self, n: int) -> torch.Tensor | float:
+        """The membrane τ (ms) of a hidden layer of ``n`` neurons: one value, or [n] spread
+        log-evenly from tau_mem_ms to tau_mem_max_ms."""
+        if self.tau_mem_max_ms is None:
+            return self.tau_mem_ms
+        return torch.logspace(math.log10(self.tau_mem_ms), math.log10(self.tau_mem_max_ms), n)
 
     def gains(self) -> tuple[float, ...]:
         n = len(self.sizes) - 1
@@ -85,6 +102,7 @@ class LIFState(NamedTuple):
 class LIFStep(NamedTuple):
     spikes: tuple[torch.Tensor, ...]  # [B, N_l] per spiking layer (hidden, and output if "count")
     logits: torch.Tensor              # [B, n_out] readout at this step
+    v_out: torch.Tensor               # [B, n_out] the last layer's membrane before its reset
 
 
 class LIFNetwork(nn.Module):
@@ -110,11 +128,12 @@ class LIFNetwork(nn.Module):
         from dataclasses import replace
         self.cfg = replace(self.cfg, dt_ms=dt_ms)
 
-    def betas(self) -> list[float]:
-        n = len(self.layers)
-        return [alpha_from_tau(self.cfg.dt_ms, self.cfg.tau_out_ms
-                               if (l == n - 1 and self.cfg.readout == "integrator") else self.cfg.tau_mem_ms)
-                for l in range(n)]
+    def betas(self) -> list:
+        """Per layer: the decay β = exp(−dt/τ), a float, or [N_l] for spread hidden τ."""
+        n, cfg = len(self.layers), self.cfg
+        taus = [cfg.hidden_taus(lin.out_features) for lin in self.layers[:-1]]
+        taus.append(cfg.tau_out_ms if cfg.readout == "integrator" else cfg.tau_mem_ms)
+        return [alpha_from_tau(cfg.dt_ms, tau) for tau in taus]
 
     def init_state(self, batch_size: int) -> LIFState:
         return LIFState(tuple(torch.zeros(batch_size, lin.out_features) for lin in self.layers))
@@ -133,9 +152,10 @@ class LIFNetwork(nn.Module):
             v = betas[l] * state.v[l] + i_t
             if l == n - 1 and cfg.readout == "integrator":
                 new_v.append(v)
-                return LIFStep(tuple(spikes), v), LIFState(tuple(new_v))
+                return LIFStep(tuple(spikes), v, v), LIFState(tuple(new_v))
+            v_pre = v
             s = spike_fn(v - cfg.threshold, cfg.slope)
             v = v - cfg.threshold * s.detach()
             spikes.append(s)
             new_v.append(v)
-        return LIFStep(tuple(spikes), s), LIFState(tuple(new_v))
+        return LIFStep(tuple(spikes), s, v_pre), LIFState(tuple(new_v))

@@ -3,7 +3,12 @@
 Loss, the same as SpikingGamma's (:mod:`engine.learn.losses`): ℓ(t) · w_t with w_t = dt / duration
 after the warm-up. ``"ce"``: cross-entropy of the readout (the integrator's u(t), or the output
 spike count so far with ``readout="count"``); ``"mse"``: squared error between the output
-spikes filtered by an exponential kernel (``mse_kernel = (tau_ms, height)``) and a target signal.
+spikes filtered by an exponential kernel (``mse_kernel = (tau_ms, height)``) and a target signal;
+``"membrane"``: a hinge on the output layer's membrane v (before its reset) against per-step codes
+c ∈ {+1, −1} (:func:`membrane_codes`): (ϑ(1 + m) − v)₊² where c = +1 (fire here), (v − ϑ(1 − m))₊²
+where c = −1 (stay silent), m = ``margin``. It gives a gradient whatever the
+output spikes: the filtered-spike loss of a silent output reaches the weights only through the
+surrogate's tail at v far below ϑ, and training on it settles in silence (issue 17).
 
 ``bptt`` keeps the graph of the whole sequence (memory O(T)). ``ottt`` (online training through
 time, Xiao et al. 2022) cuts the state from the graph at every step and replaces each layer's
@@ -11,7 +16,9 @@ presynaptic spikes by their trace â(t) = β â(t−1) + s(t) in the weight grad
 
     ∂L(t)/∂W_l ≈ δ_l(t) â_{l−1}(t)ᵀ          δ_l(t): back-propagated through step t only
 
-memory O(1) in T. β is the receiving layer's decay, so the readout's gradient is exact.
+memory O(1) in T. β is the receiving layer's decay, so the readout's gradient is exact (with
+spread hidden τ, ``tau_mem_max_ms``, the trace decays with the layer's geometric-mean τ: one trace
+per presynaptic neuron, as OTTT keeps it, an approximation for the neurons away from that τ).
 """
 from __future__ import annotations
 
@@ -21,10 +28,35 @@ import torch
 import torch.nn.functional as F
 
 from ..learn.losses import step_loss, step_weights
-from ..units import alpha_from_tau
+from ..units import alpha_from_tau, ms_to_steps, spike_bin
 from .lif import LIFNetwork, LIFState
 
 LIF_MODES = ("bptt", "ottt")
+LIF_LOSSES = ("ce", "mse", "membrane")
+
+
+def check_margin(margin: float) -> float:
+    if not (isinstance(margin, (int, float)) and 0.0 <= margin < 1.0):
+        raise ValueError(f"margin must be a number in [0, 1) (a fraction of the threshold; got {margin!r})")
+    return float(margin)
+
+
+def membrane_codes(target_times: list[torch.Tensor], dt_ms: float, duration_ms: float) -> torch.Tensor:
+    """Per-step codes of the ``"membrane"`` loss from target spike times (ms), one list entry per
+    output: +1 in the step holding a target, −1 in every other step. Shape: → [T, 1, n_out]."""
+    codes = -torch.ones(ms_to_steps(duration_ms, dt_ms), len(target_times))
+    for j, times in enumerate(target_times):
+        for t in times.tolist():
+            if 0 <= spike_bin(t, dt_ms) < codes.shape[0]:
+                codes[spike_bin(t, dt_ms), j] = 1.0
+    return codes.unsqueeze(1)
+
+
+def membrane_loss(v: torch.Tensor, codes: torch.Tensor, threshold: float, margin: float) -> torch.Tensor:
+    """ℓ(t) of the ``"membrane"`` loss: Σ_j over outputs, mean over the batch. v, codes [B, n_out]."""
+    above = F.relu(threshold * (1.0 + margin) - v) ** 2 * (codes > 0)
+    below = F.relu(v - threshold * (1.0 - margin)) ** 2 * (codes < 0)
+    return (above + below).sum(-1).mean()
 
 
 class LIFResult(NamedTuple):
@@ -52,13 +84,20 @@ def _readout(net: LIFNetwork, logits_t, count, filt, loss_kind, mse_kernel):
 
 def run_lif(net: LIFNetwork, inputs: torch.Tensor, targets: torch.Tensor | None = None, *,
             mode: str | None = None, loss: str = "ce", warmup_ms: float = 0.0,
-            mse_kernel: tuple[float, float] = (5.0, 1.0), keep_logits: bool = True) -> LIFResult:
+            mse_kernel: tuple[float, float] = (5.0, 1.0), keep_logits: bool = True,
+            margin: float = 0.1) -> LIFResult:
     """Simulate (``mode=None``) or accumulate ∂L/∂θ into ``.grad`` (``"bptt"``/``"ottt"``).
 
-    Shape: inputs [T, B, n_in]; targets [B] / [T, B] labels (ce) or [T, B, n_out] signals (mse).
+    Shape: inputs [T, B, n_in]; targets [B] / [T, B] labels (ce), [T, B, n_out] signals (mse)
+    or codes (membrane).
     """
     if mode is not None and mode not in LIF_MODES:
         raise ValueError(f"mode must be one of {LIF_MODES} or None (got {mode!r})")
+    if loss not in LIF_LOSSES:
+        raise ValueError(f"loss must be one of {LIF_LOSSES} (got {loss!r})")
+    if loss == "membrane" and net.cfg.readout != "count":
+        raise ValueError(f"loss 'membrane' needs readout 'count' (a spiking output; got {net.cfg.readout!r})")
+    margin = check_margin(margin)
     n_steps, batch = inputs.shape[:2]
     per_step = targets is not None and targets.dim() >= 2
     tsteps = targets.unbind(0) if per_step else None
@@ -69,7 +108,7 @@ def run_lif(net: LIFNetwork, inputs: torch.Tensor, targets: torch.Tensor | None 
     filt = torch.zeros(batch, n_out)
     counts = [torch.zeros(lin.out_features) for lin in net.layers]
     n_spiking = len(net.layers) - (1 if net.cfg.readout == "integrator" else 0)
-    betas = net.betas()
+    betas = [b if isinstance(b, float) else float(b.log().mean().exp()) for b in net.betas()]
     traces = [None] * len(net.layers)
     logits_all, total, bptt_loss = [], 0.0, None
 
@@ -96,7 +135,10 @@ def run_lif(net: LIFNetwork, inputs: torch.Tensor, targets: torch.Tensor | None 
             if mode is None or targets is None or weights[t] == 0:
                 continue
             target_t = tsteps[t] if per_step else targets
-            loss_t = step_loss(loss, seen, target_t) * weights[t]
+            if loss == "membrane":
+                loss_t = membrane_loss(out.v_out, target_t, net.cfg.threshold, margin) * weights[t]
+            else:
+                loss_t = step_loss(loss, seen, target_t) * weights[t]
             total += float(loss_t.detach())
             if mode == "ottt":
                 loss_t.backward()
@@ -112,20 +154,41 @@ class LIFTrainer:
     """Adam on a :class:`LIFNetwork`, one update per sequence; ``mode`` ``"bptt"`` or ``"ottt"``."""
 
     def __init__(self, net: LIFNetwork, mode: str = "bptt", loss: str = "ce", lr: float = 1e-2,
-                 warmup_ms: float = 0.0, mse_kernel: tuple[float, float] = (5.0, 1.0)):
+                 warmup_ms: float = 0.0, mse_kernel: tuple[float, float] = (5.0, 1.0),
+                 margin: float = 0.1):
         if mode not in LIF_MODES:
             raise ValueError(f"mode must be one of {LIF_MODES} (got {mode!r})")
+        if loss not in LIF_LOSSES:
+            raise ValueError(f"loss must be one of {LIF_LOSSES} (got {loss!r})")
         self.net, self.mode, self.loss, self.warmup_ms = net, mode, loss, warmup_ms
-        self.mse_kernel = mse_kernel
+        self.mse_kernel, self.margin = mse_kernel, check_margin(margin)
         self.optimizer = torch.optim.Adam(net.parameters(), lr=lr)
 
     def train_sequence(self, inputs: torch.Tensor, targets: torch.Tensor,
                        keep_logits: bool = True) -> LIFResult:
         self.optimizer.zero_grad(set_to_none=True)
         result = run_lif(self.net, inputs, targets, mode=self.mode, loss=self.loss,
-                         warmup_ms=self.warmup_ms, mse_kernel=self.mse_kernel, keep_logits=keep_logits)
+                         warmup_ms=self.warmup_ms, mse_kernel=self.mse_kernel, keep_logits=keep_logits,
+                         margin=self.margin)
         self.optimizer.step()
         return result
+
+
+def lif_hardware_counts(net: LIFNetwork, result: LIFResult, n_steps: int, batch: int) -> dict:
+    """What hardware pays for, as ``engine.run.simulate.SimResult.hardware_counts`` reports it for
+    SpikingGamma: hidden and output spikes per neuron per second (output 0 for the integrator
+    readout, which does not spike) and synaptic operations per sample, Σ (input events × N_1) +
+    Σ_l (spikes of hidden layer l × N_{l+1}); the output layer's spikes leave the network."""
+    sizes = net.cfg.sizes
+    seconds = n_steps * result.dt_ms / 1000.0 * batch
+    n_hidden_layers = len(sizes) - 2
+    hidden = result.spike_counts[:n_hidden_layers]
+    n_hidden = sum(sizes[1:-1])
+    out_spikes = float(result.spike_counts[-1].sum()) if net.cfg.readout == "count" else 0.0
+    ops = result.input_count * sizes[1] + sum(float(c.sum()) * n for c, n in zip(hidden, sizes[2:]))
+    return {"hidden_spikes_per_neuron_per_s": sum(float(c.sum()) for c in hidden) / max(n_hidden, 1) / seconds,
+            "output_spikes_per_neuron_per_s": out_spikes / sizes[-1] / seconds,
+            "synops_per_sample": ops / batch}
 
 
 def lif_output_spikes(net: LIFNetwork, inputs: torch.Tensor) -> tuple[torch.Tensor, LIFResult]:

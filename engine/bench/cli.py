@@ -1,4 +1,4 @@
-"""``spikinggamma bench <memory|resolution|accuracy|all|report>`` (an entry point of the
+"""``spikinggamma bench <memory|resolution|accuracy|steps|all|report>`` (an entry point of the
 ``spikinggamma.commands`` group, found by engine.cli)."""
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ import os
 import sys
 from pathlib import Path
 
-BENCHES = ("memory", "resolution", "accuracy")
+BENCHES = ("memory", "resolution", "accuracy", "steps")
+ALL = ("memory", "resolution", "accuracy")  # `bench all`; `steps` runs on its own (long)
 
 
 def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
-    from . import accuracy, memory, resolution, report
+    from . import accuracy, memory, report, resolution, steps
     log = (lambda s: print(s, file=sys.stderr)) if args.json else print
     size = {"size": "quick" if args.quick else "full"}
     if name == "memory":
@@ -25,6 +26,10 @@ def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
         suffix = "".join("_" + "_".join(v) for v in (args.tasks, args.models) if v)
         tables = [(f"resolution{suffix}", rows),
                   (f"resolution_summary{suffix}", resolution.summarize(rows))]
+    elif name == "steps":
+        rows = steps.run(quick=args.quick, models=args.models, seeds=tuple(range(args.seeds)),
+                         epochs=args.epochs, data_dir=args.data_dir, log=log)
+        tables = [("steps", rows), ("steps_summary", steps.summarize(rows))]
     else:
         suffix = "" if args.epochs is None else f"_{args.epochs}_epochs"
         rows = accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log, tasks=args.tasks,
@@ -45,7 +50,7 @@ def _bench(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)  # every benchmark measures one thread; the tables' headers say so
     if args.data_dir:
         os.environ["SPIKINGGAMMA_DATA_DIR"] = str(args.data_dir)
-    names = BENCHES if args.name == "all" else (() if args.name == "report" else (args.name,))
+    names = ALL if args.name == "all" else (() if args.name == "report" else (args.name,))
     results = {}
     for name in names:
         for table, rows in _run_one(name, args):
@@ -60,16 +65,16 @@ def _bench(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     """Add ``bench`` to the ``spikinggamma`` command line."""
-    b = subparsers.add_parser("bench", help="benchmarks: memory, resolution, accuracy (see BENCHMARKS.md)")
+    b = subparsers.add_parser("bench", help="benchmarks: memory, resolution, accuracy, steps (see BENCHMARKS.md)")
     b.add_argument("name", choices=(*BENCHES, "all", "report"),
                    help="'report' only rebuilds --markdown from the CSV/JSON in --out")
     b.add_argument("--quick", action="store_true", help="CI size (a few minutes in all)")
     b.add_argument("--json", action="store_true", help="print the tables as one JSON object")
     b.add_argument("--tasks", nargs="+", default=None,
                    help="accuracy, resolution: only these tasks (their own table)")
-    b.add_argument("--models", nargs="+", default=None, help="accuracy, resolution: only these models")
-    b.add_argument("--seeds", type=int, default=1, help="accuracy, resolution: seeds 0..N-1")
-    b.add_argument("--epochs", type=int, default=None, help="accuracy: epochs instead of the recipe's")
+    b.add_argument("--models", nargs="+", default=None, help="accuracy, resolution, steps: only these models")
+    b.add_argument("--seeds", type=int, default=1, help="accuracy, resolution, steps: seeds 0..N-1")
+    b.add_argument("--epochs", type=int, default=None, help="accuracy, steps: epochs instead of the recipe's (the size's)")
     b.add_argument("--traces-fraction", type=float, default=None,
                    help="accuracy: the share of the batches sg-traces trains on (default 1/3 at full size)")
     b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")

@@ -14,6 +14,8 @@ from typing import NamedTuple
 
 import torch
 
+from ..tasks.datasets import predictions_correct
+
 KINDS = ("sg-spatial", "sg-traces", "sg-bptt", "lif-bptt", "lif-ottt", "snntorch")
 
 

@@ -23,7 +23,11 @@ SIZES = {  # task: quick / full (dts trained at, dts tested at, batches)
 }
 HOME_DT = {"pattern": 1.0, "coincidence": 1.0, "qtdb": 4.0, "fsdd": 1.0}  # the one-network protocol
 HIDDEN = {"coincidence": (24,), "qtdb": (64,), "fsdd": (64,)}
-LIF_PATTERN_KERNEL = (5.0, 1.0)  # (tau_ms, height) of the filter on LIF output spikes
+#: the LIF baselines' settings on pattern (issue 17: BENCHMARKS.md, "LIF baselines that learn"):
+#: a shallow surrogate (slope 2: at slope 25 a silent output gets no gradient), a small output
+#: gain, and the membrane loss (engine.baselines.train) in place of filtered output spikes
+LIF_PATTERN_CONFIG = dict(tau_mem_ms=5.0, slope=2.0, weight_gain=(10.0, 1.0), readout="count")
+LIF_PATTERN_TRAINING = dict(loss="membrane", lr=1e-2, margin=0.1)
 
 
 def _pattern_task(quick: bool, seed: int = 0):
@@ -35,17 +39,18 @@ def _pattern_task(quick: bool, seed: int = 0):
 def train_lif_pattern(task, dt_ms: float, n_epochs: int, seed: int = 0, mode: str = "bptt",
                       on_epoch=None):
     """A LIF network with a spiking output trained on ``task`` (pattern) at ``dt_ms`` with
-    surrogate gradients (``mode`` "bptt" or "ottt") on its exponentially filtered output spikes.
-    ``on_epoch(i)`` is called after each epoch (progress)."""
-    from ..baselines import LIFConfig, LIFNetwork, LIFTrainer
+    surrogate gradients (``mode`` "bptt" or "ottt") and the membrane loss: the output membrane
+    above ϑ in each target's step, below it elsewhere (:data:`LIF_PATTERN_CONFIG`,
+    :data:`LIF_PATTERN_TRAINING`). ``on_epoch(i)`` is called after each epoch (progress)."""
+    from ..baselines import LIFConfig, LIFNetwork, LIFTrainer, membrane_codes
     from ..tasks.spiketrains import bin_times
     net = LIFNetwork(LIFConfig(sizes=(task.n_inputs, task.n_hidden, task.n_outputs), dt_ms=dt_ms,
-                               tau_mem_ms=5.0, readout="count", weight_gain=(10.0, 3.0)), seed=seed)
-    trainer = LIFTrainer(net, mode=mode, loss="mse", lr=1e-2, mse_kernel=LIF_PATTERN_KERNEL)
+                               **LIF_PATTERN_CONFIG), seed=seed)
+    trainer = LIFTrainer(net, mode=mode, **LIF_PATTERN_TRAINING)
     inputs = bin_times(task.input_times(), dt_ms, task.duration_ms).unsqueeze(1)
-    target = task.target_signal(dt_ms, *LIF_PATTERN_KERNEL, "paper")  # the LIF readout's filter
+    codes = membrane_codes(task.target_times(), dt_ms, task.duration_ms)
     for i in range(n_epochs):
-        trainer.train_sequence(inputs, target, keep_logits=False)
+        trainer.train_sequence(inputs, codes, keep_logits=False)
         if on_epoch is not None:
             on_epoch(i)
     return net
@@ -54,18 +59,48 @@ def train_lif_pattern(task, dt_ms: float, n_epochs: int, seed: int = 0, mode: st
 def lif_pattern_metrics(net, task, dt_ms: float) -> dict:
     """The pattern task's metrics for a LIF network run at ``dt_ms`` (the net is left at that dt),
     with the same keys as ``PatternTask.evaluate``."""
-    from ..baselines import lif_output_spikes
+    from ..baselines import lif_hardware_counts, lif_output_spikes
     from ..tasks.spiketrains import bin_times
     net.set_dt(dt_ms)
     inputs = bin_times(task.input_times(), dt_ms, task.duration_ms).unsqueeze(1)
     spikes, res = lif_output_spikes(net, inputs)  # [T, 1, n_out]
+    counts = lif_hardware_counts(net, res, inputs.shape[0], 1)
     seconds = task.duration_ms / 1000.0
-    hidden = float(res.spike_counts[0].sum()) / (task.n_hidden * seconds)
-    out_rate = float(spikes.sum()) / (task.n_outputs * seconds)
-    n_neurons = task.n_hidden + task.n_outputs
+    n_spikes = sum(float(c.sum()) for c in res.spike_counts)
     return {**task.spike_metrics(spikes[:, 0], dt_ms),
-            "spikes_per_neuron_per_s": (hidden * task.n_hidden + out_rate * task.n_outputs) / n_neurons,
-            "hidden_spikes_per_neuron_per_s": hidden, "output_spikes_per_neuron_per_s": out_rate}
+            "spikes_per_neuron_per_s": n_spikes / (sum(net.cfg.sizes[1:]) * seconds), **counts}
+
+
+def lif_pattern_rows(modes=("bptt", "ottt"), seeds=(0, 1, 2), n_epochs: int = 150,
+                     dts=(2.0, 1.0, 0.5, 0.25, 0.1), log=print) -> list[dict]:
+    """The LIF baselines on the pattern task's defaults (50-50-1, 500 ms, 3 targets): trained at
+    1 ms with :func:`train_lif_pattern`, then run unchanged at each of ``dts``. One row per mode,
+    seed and dt: targets matched, spurious spikes, hidden and output rates, synaptic operations."""
+    import time
+
+    import torch
+
+    from ..tasks import PatternTask
+    torch.set_num_threads(1)
+    torch.set_flush_denormal(True)
+    rows = []
+    for mode in modes:
+        for seed in seeds:
+            task = PatternTask(seed=seed)
+            t0 = time.perf_counter()
+            net = train_lif_pattern(task, 1.0, n_epochs, seed, mode=mode)
+            train_s = round(time.perf_counter() - t0, 1)
+            for dt in dts:
+                m = lif_pattern_metrics(net, task, dt)
+                row = {"model": f"lif-{mode}", "seed": seed, "train_dt_ms": 1.0, "dt_ms": dt,
+                       "matched": f"{round(m['matched_fraction'] * m['target_spikes'])}/{m['target_spikes']}",
+                       "spurious_spikes": m["spurious_spikes"],
+                       "hidden_hz": round(m["hidden_spikes_per_neuron_per_s"], 1),
+                       "output_hz": round(m["output_spikes_per_neuron_per_s"], 1),
+                       "synops_per_sample": round(m["synops_per_sample"]), "train_s": train_s}
+                log(json.dumps(row))
+                rows.append(row)
+    return rows
 
 
 def hidden_rates_by_dt(synapse_ms: float, dts=(1.0, 0.5, 0.25, 0.1), seed: int = 0) -> dict:
@@ -89,7 +124,7 @@ def hidden_rates_by_dt(synapse_ms: float, dts=(1.0, 0.5, 0.25, 0.1), seed: int =
 
 def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, seed: int = 0) -> list[tuple]:
     """Train on pattern at dt_train; at each of ``dts``: (dt, matched fraction in %, rate of all
-    neurons, spurious spikes, hidden rate, output rate)."""
+    neurons, spurious spikes, hidden rate, output rate, synaptic operations per sample or None)."""
     from ..experiment import Experiment, test_at_dt
     task = _pattern_task(quick, seed)
     if kind.startswith("sg-"):
@@ -101,8 +136,8 @@ def _pattern_point(kind: str, quick: bool, dt_train: float, dts, n_epochs: int, 
         net = train_lif_pattern(task, dt_train, n_epochs, seed, mode=kind[4:])
         tested = {f"{dt:g}": lif_pattern_metrics(net, task, dt) for dt in dts}
     return [(dt, 100 * m["matched_fraction"], m["spikes_per_neuron_per_s"], m["spurious_spikes"],
-             m["hidden_spikes_per_neuron_per_s"], m["output_spikes_per_neuron_per_s"])
-            for dt, m in zip(dts, tested.values())]
+             m["hidden_spikes_per_neuron_per_s"], m["output_spikes_per_neuron_per_s"],
+             m.get("synops_per_sample")) for dt, m in zip(dts, tested.values())]
 
 
 def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
@@ -131,9 +166,10 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                 try:
                     if name == "pattern":
                         def add_point(protocol, train_dt, point):
-                            d, s, r, spurious, hidden, out = point
+                            d, s, r, spurious, hidden, out, synops = point
+                            extra = {} if synops is None else {"synops_per_sample": round(synops)}
                             add(protocol, train_dt, d, s, r, spurious_spikes=spurious,
-                                hidden_hz=round(hidden, 1), output_hz=round(out, 1))
+                                hidden_hz=round(hidden, 1), output_hz=round(out, 1), **extra)
                         for dt in train_dts:
                             if dt == home:
                                 continue  # the home dt's row comes with the one-network protocol

@@ -22,7 +22,7 @@ from ..errors import DivergenceError
 from ..model.buckets import BucketStep
 from ..model.network import ChunkOutput, Network, NetworkState, StepOutput
 from ..run.simulate import DEFAULT_CHUNK_STEPS, detach_state, run
-from .losses import LOSSES, loss_schedule, step_loss, step_losses
+from .losses import LOSSES, loss_schedule, spike_cost_scales, spike_costs, step_loss, step_losses
 from .traces import chunk_traces, init_traces, local_jacobians, trace_gradients, update_traces
 
 MODES = ("spatial", "traces", "bptt")
@@ -41,11 +41,14 @@ class Learner:
         update_every: call ``on_update(grads)`` every this many steps (online modes);
             ``None``: once per sequence, at the end.
         on_update: receives the accumulated gradients {name: tensor}; they are zeroed after.
+        spike_cost: λ >= 0, the weight of the hidden layers' spike cost (loss per hidden spike
+            per neuron per second, estimated from y: engine.learn.losses.spike_costs); 0: none.
     """
 
     def __init__(self, net: Network, mode: str = "traces", loss: str = "mse", warmup_ms: float = 0.0,
                  update_every: int | None = None,
-                 on_update: Callable[[dict[str, torch.Tensor]], None] | None = None):
+                 on_update: Callable[[dict[str, torch.Tensor]], None] | None = None,
+                 spike_cost: float = 0.0):
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES} (got {mode!r})")
         if loss not in LOSSES:
@@ -57,6 +60,8 @@ class Learner:
             raise ValueError(f"update_every must be an integer >= 1 or None (got {update_every!r})")
         if update_every is not None and mode == "bptt":
             raise ValueError("update_every must be None in bptt mode (it updates once per sequence)")
+        check_spike_cost(spike_cost)
+        self.spike_cost = float(spike_cost)
         self.net, self.mode, self.loss = net, mode, loss
         self.warmup_ms, self.update_every, self.on_update = warmup_ms, update_every, on_update
         self.params = dict(net.named_parameters())
@@ -65,6 +70,7 @@ class Learner:
     # ------------------------------------------------------------------ run protocol
     def begin(self, n_steps: int, batch: int) -> None:
         self.warm_steps, self.step_weight = loss_schedule(n_steps, self.net.dt_ms, self.warmup_ms)
+        self.n_steps, self.cost_scales = n_steps, spike_cost_scales(self.net)
         self.grads = {k: torch.zeros_like(p) for k, p in self.params.items()}
         self.traces: dict[int, dict[str, torch.Tensor]] = {}
         self.total_loss = 0.0
@@ -86,14 +92,14 @@ class Learner:
         if target_t is None:
             raise ValueError("targets are required for learning")
         w_t = self._weight(t)
-        loss_t = step_loss(self.loss, out.layers[-1].x, target_t) * w_t
+        loss_t = step_loss(self.loss, out.layers[-1].x, target_t) * w_t + self._cost(out)
         self._account(t, [float(loss_t.detach())])
         if self.mode == "bptt":
             if self.net.has_grad_hooks:
                 self._tap_bptt_grads(t, out)
             self.bptt_loss = loss_t if self.bptt_loss is None else self.bptt_loss + loss_t
             return
-        step_grads = self._online_step(out, loss_t, w_t > 0)
+        step_grads = self._online_step(out, loss_t, w_t > 0 or self.spike_cost > 0)
         if self.net.has_grad_hooks:
             self.net.call_grad_hooks(t, step_grads)
         self._accumulate(step_grads, 1)
@@ -109,10 +115,10 @@ class Learner:
         targets = targets.to(x_out.device)
         if targets.dim() == 1:  # one label per sequence
             targets = targets.expand(n_steps, *targets.shape)
-        loss = step_losses(self.loss, x_out, targets) * weights  # [C]
+        loss = step_losses(self.loss, x_out, targets) * weights + self._cost(out)  # [C]
         self._account(t0, loss.detach().tolist())
         hidden = range(len(self.net.layers) - 1) if self.mode == "traces" else range(0)
-        has_loss = bool((weights > 0).any()) and loss.requires_grad
+        has_loss = (bool((weights > 0).any()) or self.spike_cost > 0) and loss.requires_grad
         traced = [l for l in hidden if out.layers[l + 1].x.requires_grad] if has_loss else []
         step_grads, g_buckets = {}, {}
         if has_loss:
@@ -147,6 +153,13 @@ class Learner:
         return self.total_loss
 
     # ------------------------------------------------------------------ internals
+    def _cost(self, out: StepOutput | ChunkOutput) -> torch.Tensor | float:
+        """The hidden layers' spike cost of a step ([]) or of a chunk's steps ([C]); 0 without."""
+        if not self.spike_cost:
+            return 0.0
+        return spike_costs(self.spike_cost, [s.y for s in out.layers[:-1]], self.cost_scales,
+                           self.n_steps)
+
     def _weight(self, t: int) -> float:
         """w_t of step t (engine.learn.losses.loss_schedule): 0 during the warm-up."""
         return self.step_weight if t >= self.warm_steps else 0.0
@@ -218,6 +231,13 @@ class Learner:
             step.w_eff.register_hook(hook)
 
 
+def check_spike_cost(value) -> None:
+    """ValueError unless the spike cost's weight is a finite number >= 0."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not 0 <= value < float("inf")):
+        raise ValueError(f"spike_cost must be a finite number >= 0 (got {value!r})")
+
+
 def _add_into(grads: dict, extra: dict, layer: int) -> None:
     """grads["layers.{layer}.{name}"] += extra[name] (trace terms of hidden layer ``layer``)."""
     for pname, value in extra.items():
@@ -227,12 +247,14 @@ def _add_into(grads: dict, extra: dict, layer: int) -> None:
 
 def gradients(net: Network, inputs: torch.Tensor, targets: torch.Tensor, mode: str = "traces",
               loss: str = "mse", warmup_ms: float = 0.0,
-              chunk_steps: int | None = DEFAULT_CHUNK_STEPS) -> dict[str, torch.Tensor]:
+              chunk_steps: int | None = DEFAULT_CHUNK_STEPS,
+              spike_cost: float = 0.0) -> dict[str, torch.Tensor]:
     """∂L/∂θ summed over the sequence, for every parameter name; the network is unchanged.
-    ``chunk_steps``: as in :func:`engine.run.simulate.run` (``None``: the per-step reference).
+    ``chunk_steps``: as in :func:`engine.run.simulate.run` (``None``: the per-step reference);
+    ``spike_cost``: as in :class:`Learner`.
 
     Shape: inputs [T, B, n_in]; targets [T, B, n_out] (mse) or [B] / [T, B] labels (ce).
     """
-    learner = Learner(net, mode, loss, warmup_ms)
+    learner = Learner(net, mode, loss, warmup_ms, spike_cost=spike_cost)
     run(net, inputs, learner=learner, targets=targets, keep="none", chunk_steps=chunk_steps)
     return {k: g.detach().clone() for k, g in learner.grads.items()}

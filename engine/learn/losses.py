@@ -1,6 +1,10 @@
 """Per-step losses, scaled so that a sequence's loss is a time average: L = Σ_t w_t · ℓ(t),
 w_t = dt / (duration − warm-up) after the warm-up, 0 before. Halving dt doubles the steps and
-halves w_t, so the sequence's gradient does not grow when dt shrinks."""
+halves w_t, so the sequence's gradient does not grow when dt shrinks.
+
+The spike cost (``spike_cost`` λ > 0, :func:`spike_costs`) adds λ · r(t) / T at every step, r(t)
+the mean hidden rate (Hz) estimated from the hidden signals y: summed over the sequence it is λ ×
+the estimated mean hidden rate, whatever dt is."""
 from __future__ import annotations
 
 import torch
@@ -52,3 +56,29 @@ def step_losses(kind: str, x_out: torch.Tensor, targets: torch.Tensor) -> torch.
         labelled = (targets != -100).sum(-1).to(per.dtype)  # [C]
         return per.view(targets.shape).sum(-1) / labelled
     raise ValueError(f"loss must be one of {LOSSES} (got {kind!r})")
+
+
+def spike_cost_scales(net) -> list[float]:
+    """Per hidden layer l, what one unit of y_l costs in spikes per second per hidden neuron:
+
+        a sigma-delta neuron holds a signal y with y / (2ϑ_l τ) spikes per ms (engine.model.encoder;
+        τ: bucket 0 of the receiving layer), so  r(t) = Σ_l Σ_i y_l,i(t) · s_l,
+        s_l = 1000 / (2 ϑ_l τ_{l+1,0}) / (hidden neurons of all layers)
+
+    is an estimate of the mean hidden rate (Hz) at step t, differentiable in y.
+    """
+    specs = net.cfg.layers
+    n_hidden = sum(spec.n_out for spec in specs[:-1])
+    return [1000.0 / (2.0 * specs[l].threshold * specs[l + 1].tau_ms[0]) / max(n_hidden, 1)
+            for l in range(len(specs) - 1)]
+
+
+def spike_costs(weight: float, ys, scales: list[float], n_steps: int) -> torch.Tensor:
+    """The spike cost of a step or of every step of a chunk: weight · r(t) / n_steps, r(t) the
+    estimated mean hidden rate (:func:`spike_cost_scales`), averaged over the batch; summed over
+    a sequence it is ``weight`` × the mean estimated hidden rate in Hz.
+
+    Shape: ys one [B, N_l] (a step) or [C, B, N_l] (a chunk) per hidden layer → [] or [C].
+    """
+    rate = sum((y * scale).sum(-1).mean(-1) for y, scale in zip(ys, scales))
+    return rate * (weight / n_steps)

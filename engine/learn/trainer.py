@@ -53,6 +53,7 @@ class Trainer:
         chunk_steps: steps computed at a time by the fast path (:func:`engine.run.simulate.run`,
             the default; ignored in bptt); ``None``: step by step (the reference path).
         weight_decay: L2 penalty of the optimizer (Adam's or SGD's), >= 0.
+        spike_cost: weight of the hidden spike cost (:class:`Learner`), >= 0.
         lr_schedule, total_updates: see :class:`LRSchedule` (``"cosine"`` decays lr to
             ``LR_FLOOR``·lr over ``total_updates`` optimizer steps).
     """
@@ -60,7 +61,8 @@ class Trainer:
     def __init__(self, net: Network, mode: str = "traces", loss: str = "mse", lr: float = 1e-2,
                  optimizer: str = "adam", update_every: int | None = None, warmup_ms: float = 0.0,
                  chunk_steps: int | None = DEFAULT_CHUNK_STEPS, weight_decay: float = 0.0,
-                 lr_schedule: str | None = None, total_updates: int | None = None):
+                 lr_schedule: str | None = None, total_updates: int | None = None,
+                 spike_cost: float = 0.0):
         if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
             raise ValueError(f"lr must be a finite number > 0 (got {lr!r})")
         if optimizer not in ("adam", "sgd"):
@@ -75,7 +77,8 @@ class Trainer:
         if chunk_steps is not None and (isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int)
                                         or chunk_steps < 1):
             raise ValueError(f"chunk_steps must be an integer >= 1 or None (got {chunk_steps!r})")
-        self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply)
+        self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply,
+                               spike_cost=spike_cost)
         self.chunk_steps = None if mode == "bptt" else chunk_steps
         self.n_updates = 0
 

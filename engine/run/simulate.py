@@ -22,7 +22,9 @@ class SimResult(NamedTuple):
 
     spikes, signals (y) and preacts (x): one [T, B, N_l] tensor per layer (empty tuples when not
     kept); spike_counts: one [N_l] tensor per layer (summed over time and batch); loss: the summed
-    per-step loss of a learning run (0.0 otherwise); state: the final :class:`NetworkState`.
+    per-step loss of a learning run (0.0 otherwise); state: the final :class:`NetworkState`;
+    input_events: the input spikes (events, or the encoded spikes of analog input) summed over
+    time, batch and inputs; n_steps, batch_size: the run's T and B.
     """
 
     spikes: tuple[torch.Tensor, ...]
@@ -33,19 +35,43 @@ class SimResult(NamedTuple):
     loss: float
     state: NetworkState
     dt_ms: float
+    input_events: float = 0.0
+    n_steps: int = 0
+    batch_size: int = 1
 
     @property
     def duration_ms(self) -> float:
-        return self.spikes[0].shape[0] * self.dt_ms if self.spikes else float("nan")
+        return self.n_steps * self.dt_ms
 
-    def spikes_per_neuron_per_s(self, layer: int | None = None, batch_size: int = 1) -> float:
-        """Mean rate (Hz) of one layer, or of all spiking layers together when ``layer`` is None."""
-        n_steps = self.spikes[0].shape[0] if self.spikes else 0
+    def spikes_per_neuron_per_s(self, layer: int | None = None, batch_size: int | None = None) -> float:
+        """Mean rate (Hz) of one layer, or of all spiking layers together when ``layer`` is None
+        (per sample: ``batch_size`` defaults to the run's)."""
         counts = self.spike_counts if layer is None else (self.spike_counts[layer],)
         total = sum(float(c.sum()) for c in counts)
         neurons = sum(c.numel() for c in counts)
-        seconds = n_steps * self.dt_ms / 1000.0 * batch_size
+        seconds = self.n_steps * self.dt_ms / 1000.0 * (batch_size or self.batch_size)
         return total / max(neurons, 1) / seconds if seconds > 0 else 0.0
+
+    def synaptic_ops_per_sample(self) -> float:
+        """What hardware pays for: every spike reaches each neuron of the next layer, so
+        Σ (input events × N_1) + Σ_l (spikes of layer l × N_{l+1}), the output layer's spikes
+        excluded (they leave the network), per sample of the batch."""
+        fan_out = [c.numel() for c in self.spike_counts]  # N_1 ... N_L
+        ops = self.input_events * fan_out[0] + sum(
+            float(c.sum()) * n for c, n in zip(self.spike_counts[:-1], fan_out[1:]))
+        return ops / self.batch_size
+
+    def hardware_counts(self) -> dict:
+        """Hidden and output spikes per neuron per second and synaptic operations per sample,
+        the figures every evaluation reports."""
+        last = len(self.spike_counts) - 1
+        hidden = self.spike_counts[:-1]
+        seconds = self.n_steps * self.dt_ms / 1000.0 * self.batch_size
+        n_hidden = sum(c.numel() for c in hidden)
+        rate = sum(float(c.sum()) for c in hidden) / max(n_hidden, 1) / seconds if seconds else 0.0
+        return {"hidden_spikes_per_neuron_per_s": rate,
+                "output_spikes_per_neuron_per_s": self.spikes_per_neuron_per_s(last),
+                "synops_per_sample": self.synaptic_ops_per_sample()}
 
 
 def check_inputs(net: Network, inputs: torch.Tensor) -> None:
@@ -99,6 +125,7 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
     records = {l: ([], [], []) for l in kept}  # spikes, y, x per kept layer
     in_spikes = [] if keep == "all" else None
     counts = [torch.zeros(s.n_out, device=net.device, dtype=net.dtype) for s in net.cfg.layers]
+    events = torch.zeros((), device=net.device, dtype=net.dtype)
     # [T, B, ...] targets are per step; [B] labels hold for the whole sequence
     per_step_targets = targets is not None and targets.dim() >= 2
     if per_step_targets and targets.shape[0] != n_steps:
@@ -111,6 +138,7 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
 
     def record(out, n: int | None) -> None:
         """Keep one step's outputs ([B, ...], n None) or a chunk's ([n, B, ...])."""
+        events.add_(out.input_spikes.detach().sum())
         for l, layer_out in enumerate(out.layers):
             counts[l] += layer_out.spikes.detach().reshape(-1, counts[l].numel()).sum(0)
             if l in records:
@@ -141,7 +169,8 @@ def run(net: Network, inputs: torch.Tensor, *, state: NetworkState | None = None
             torch.set_flush_denormal(False)
     stacked = [tuple(torch.cat(records[l][i]) for l in kept) for i in range(3)]  # [T, B, N_l]
     return SimResult(*stacked, torch.cat(in_spikes) if in_spikes is not None else None,
-                     tuple(counts), float(loss), detach_state(state), net.dt_ms)
+                     tuple(counts), float(loss), detach_state(state), net.dt_ms, float(events),
+                     n_steps, batch)
 
 
 def detach_state(state):

@@ -120,11 +120,11 @@ class CoincidenceTask:
         inputs, labels = self.test_set(net.dt_ms)
         result = simulate(net, inputs, keep="all")
         pred = self.predictions(result.preacts[-1], net.dt_ms)
-        hidden_rate = result.spikes_per_neuron_per_s(0, batch_size=inputs.shape[1])
+        counts = result.hardware_counts()
         return {"accuracy": float((pred == labels).double().mean()),
                 "learned_delay_ms": [round(x, 2) for x in self.learned_delays_ms(net)],
                 "itds_ms": list(self.itds_ms),
-                "spikes_per_neuron_per_s": hidden_rate}
+                "spikes_per_neuron_per_s": counts["hidden_spikes_per_neuron_per_s"], **counts}
 
     def metrics(self, result, labels: torch.Tensor) -> dict:
         pred = self.predictions(result.preacts[-1], result.dt_ms)

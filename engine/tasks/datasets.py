@@ -259,12 +259,19 @@ class DataTask:
 
     def evaluate(self, net) -> dict:
         from ..run.simulate import simulate
-        correct = total = spikes = neuron_s = 0.0
+        correct = total = 0.0
+        sums: dict[str, float] = {}
+        samples = sample_steps = 0
         for inputs, labels in self.bench.test_chunks(net.dt_ms):
             result = simulate(net, inputs, keep="output")
             c, t = predictions_correct(result.preacts[-1], labels, net.dt_ms, self.warmup_ms)
             correct, total = correct + c, total + t
-            spikes += float(result.spike_counts[0].sum())  # the hidden layer
-            neuron_s += self.n_hidden * inputs.shape[0] * net.dt_ms / 1000.0 * inputs.shape[1]
+            n_steps, batch = inputs.shape[:2]
+            for key, value in result.hardware_counts().items():  # rates per step, ops per sample
+                weight = batch if key == "synops_per_sample" else batch * n_steps
+                sums[key] = sums.get(key, 0.0) + value * weight
+            samples, sample_steps = samples + batch, sample_steps + batch * n_steps
+        mean = {key: value / max(samples if key == "synops_per_sample" else sample_steps, 1)
+                for key, value in sums.items()}
         return {"accuracy": correct / max(total, 1.0),
-                "spikes_per_neuron_per_s": spikes / max(neuron_s, 1e-12)}
+                "spikes_per_neuron_per_s": mean["hidden_spikes_per_neuron_per_s"], **mean}

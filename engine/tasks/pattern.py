@@ -122,8 +122,7 @@ class PatternTask:
         inputs, _ = self.batch(net)
         result = simulate(net, inputs)  # the fast path (the default)
         return {**self.metrics(result), "spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(),
-                "hidden_spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(0),
-                "output_spikes_per_neuron_per_s": result.spikes_per_neuron_per_s(len(net.layers) - 1)}
+                **result.hardware_counts()}
 
     @property
     def score_name(self) -> str:
