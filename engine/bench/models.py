@@ -78,8 +78,7 @@ class BenchModel:
 
     def _train_batch(self, inputs: torch.Tensor, labels: torch.Tensor) -> float:
         if self.kind.startswith("sg-"):
-            from ..run.simulate import run
-            return run(self.net, inputs, learner=self.trainer.learner, targets=labels, keep="none").loss
+            return self.trainer.train_sequence(inputs, labels, keep="none").loss
         if self.kind.startswith("lif-"):
             return self.trainer.train_sequence(inputs, labels, keep_logits=False).loss
         from ..baselines import snntorch_peer
