@@ -59,6 +59,24 @@ def test_accuracy_and_resolution_rows(tmp_path, data_dir):
     assert RECIPES.keys() == set(accuracy.TASKS)
 
 
+def test_steps_bench_trains_and_tests_each_model_at_each_dt(data_dir):
+    from engine.bench import steps
+    rows = steps.run(quick=True, models=("sg-spatial", "lif-ottt"), dts=(4.0, 2.0),
+                     data_dir=data_dir, log=lambda s: None)
+    assert [(r["model"], r["dt_ms"]) for r in rows] == [
+        ("sg-spatial", 4.0), ("sg-spatial", 2.0), ("lif-ottt", 4.0), ("lif-ottt", 2.0)]
+    for r in rows:
+        assert "error" not in r, r
+        assert r["steps_per_sample"] == 1000.0 / r["dt_ms"]  # the quick subset's 1-s crop
+        assert 0 <= r["accuracy_pct"] <= 100 and r["training_memory_mb"] >= 0
+        assert r["s_per_epoch"] > 0 and r["synops_per_sample"] > 0
+    summary = {r["model"]: r for r in steps.summarize(rows)}
+    assert summary["sg-spatial"]["n_dts"] == 2 and summary["sg-spatial"]["dt_to_ms"] == 2.0
+    bad = steps.run(quick=True, models=("no-such-model",), dts=(4.0,), data_dir=data_dir,
+                    log=lambda s: None)
+    assert "kind must be one of" in bad[0]["error"]
+
+
 def test_sweep_records_failures_and_resumes(tmp_path):
     from engine.bench.sweep import parse_grid, read_results, sweep
     grid = parse_grid(["tau_ms=2,-1", "n_buckets=2"])  # tau_ms = -1 must fail
