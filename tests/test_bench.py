@@ -46,7 +46,8 @@ def test_accuracy_and_resolution_rows(tmp_path, data_dir):
         m = BenchModel(kind, task, 4.0, hidden=(16,))
         m.train_batch(*task.train_batch(4.0, 0))
         res = m.evaluate(task.test_chunks(4.0))
-        assert set(res) == {"accuracy", "spikes_per_neuron_per_s", "synops_per_sample"}
+        assert set(res) == {"accuracy", "spikes_per_neuron_per_s", "output_spikes_per_neuron_per_s",
+                            "synops_per_sample"}
         assert 0 <= res["accuracy"] <= 100 and res["synops_per_sample"] > 0
     rows = resolution.run(quick=True, tasks=("coincidence",), models=("sg-spatial", "lif-ottt"), log=lambda s: None)
     assert {r["protocol"] for r in rows} == {"trained_at_dt", "trained_at_1ms"}
@@ -57,6 +58,18 @@ def test_accuracy_and_resolution_rows(tmp_path, data_dir):
     assert "resolution_summary" in md and "| task |" in md
     from engine.tasks.datasets import RECIPES
     assert RECIPES.keys() == set(accuracy.TASKS)
+
+
+def test_accuracy_trade_off_rows_carry_their_spike_cost(data_dir):
+    from engine.bench import accuracy
+    rows = accuracy.run(quick=True, tasks=("qtdb",), models=("sg-spatial",), epochs=1,
+                        spike_costs=(0.0, 1e-2), data_dir=data_dir, log=lambda s: None)
+    assert [r["spike_cost"] for r in rows] == [0.0, 1e-2]
+    for r in rows:
+        assert "error" not in r, r
+        assert r["spikes_per_neuron_per_s"] > 0 and r["synops_per_sample"] > 0
+    summary = accuracy.summarize(rows)
+    assert [r["spike_cost"] for r in summary] == [0.0, 1e-2]
 
 
 def test_steps_bench_trains_and_tests_each_model_at_each_dt(data_dir):

@@ -21,7 +21,10 @@ TRACES_FRACTION = {"quick": 0.5, "full": 0.34}
 
 
 def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
-        epochs: int | None = None, seeds=(0,), traces_fraction: float | None = None) -> list[dict]:
+        epochs: int | None = None, seeds=(0,), traces_fraction: float | None = None,
+        spike_costs=None) -> list[dict]:
+    """One row per task, model, seed (and spike-cost weight, when ``spike_costs`` lists several:
+    the accuracy–spikes trade-off; ``None``: each model's default, 0)."""
     import torch
 
     from .models import BenchModel
@@ -49,21 +52,25 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
             if kind == "sg-traces":
                 fraction = traces_fraction if traces_fraction is not None else TRACES_FRACTION[size]
                 n_batches = max(1, int(n_batches * fraction))
-            for seed in seeds:
+            for seed, cost in ((s, c) for c in (spike_costs or (None,)) for s in seeds):
                 try:
                     model = BenchModel(kind, task, dt, hidden=HIDDEN[size], lr=recipe.lr, seed=seed,
-                                       lr_schedule=recipe.lr_schedule, total_updates=n_batches)
+                                       lr_schedule=recipe.lr_schedule, total_updates=n_batches,
+                                       spike_cost=cost or 0.0)
                     info = train(model, task, dt, n_batches)
                     m = evaluate(model, task, dt)
                     row = {"task": name, "model": kind, "seed": seed, "dt_ms": dt,
+                           **({} if cost is None else {"spike_cost": cost}),
                            "hidden": "x".join(map(str, HIDDEN[size])), "params": model.n_params,
                            "train_batches": n_batches, "batch_size": task.batch_size,
                            "n_train": task.n_train, "n_test": task.n_test, "crop_ms": task.crop_ms,
                            "accuracy_pct": round(m["accuracy"], 2),
                            "spikes_per_neuron_per_s": round(m["spikes_per_neuron_per_s"], 1),
+                           "output_spikes_per_neuron_per_s": round(m["output_spikes_per_neuron_per_s"], 1),
                            "synops_per_sample": round(m["synops_per_sample"]), **info}
                 except Exception as err:
-                    row = {"task": name, "model": kind, "seed": seed, "error": repr(err)}
+                    row = {"task": name, "model": kind, "seed": seed, "error": repr(err),
+                           **({} if cost is None else {"spike_cost": cost})}
                 log(json.dumps(row))
                 rows.append(row)
     return rows
@@ -73,11 +80,12 @@ def summarize(rows: list[dict]) -> list[dict]:
     """Mean ± spread (half the range) over seeds, one row per task and model."""
     out = []
     ok = [r for r in rows if "error" not in r]
-    for key in dict.fromkeys((r["task"], r["model"]) for r in ok):
-        group = [r for r in ok if (r["task"], r["model"]) == key]
+    for key in dict.fromkeys((r["task"], r["model"], r.get("spike_cost")) for r in ok):
+        group = [r for r in ok if (r["task"], r["model"], r.get("spike_cost")) == key]
         acc = [r["accuracy_pct"] for r in group]
         rate = [r["spikes_per_neuron_per_s"] for r in group]
-        out.append({"task": key[0], "model": key[1], "seeds": len(group),
+        out.append({"task": key[0], "model": key[1],
+                    **({} if key[2] is None else {"spike_cost": key[2]}), "seeds": len(group),
                     "accuracy_pct": round(statistics.mean(acc), 2),
                     "accuracy_spread": round((max(acc) - min(acc)) / 2, 2),
                     "spikes_per_neuron_per_s": round(statistics.mean(rate), 1),

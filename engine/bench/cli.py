@@ -32,9 +32,10 @@ def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
         tables = [("steps", rows), ("steps_summary", steps.summarize(rows))]
     else:
         suffix = "" if args.epochs is None else f"_{args.epochs}_epochs"
+        suffix += "_tradeoff" if args.spike_costs else ""
         rows = accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log, tasks=args.tasks,
                             models=args.models, epochs=args.epochs, seeds=tuple(range(args.seeds)),
-                            traces_fraction=args.traces_fraction)
+                            traces_fraction=args.traces_fraction, spike_costs=args.spike_costs)
         tables = [(f"accuracy{suffix}", rows), (f"accuracy_summary{suffix}", accuracy.summarize(rows))]
     for table, rows in tables:
         report.write(rows, args.out, table, size)
@@ -77,6 +78,9 @@ def register(subparsers) -> None:
     b.add_argument("--epochs", type=int, default=None, help="accuracy, steps: epochs instead of the recipe's (the size's)")
     b.add_argument("--traces-fraction", type=float, default=None,
                    help="accuracy: the share of the batches sg-traces trains on (default 1/3 at full size)")
+    b.add_argument("--spike-costs", type=float, nargs="+", default=None, metavar="LAMBDA",
+                   help="accuracy: train each model at each spike-cost weight (the accuracy-spikes "
+                        "trade-off; tables accuracy_tradeoff*)")
     b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
     b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")
     b.add_argument("--markdown", type=Path, default=None, help="write the tables in --out as Markdown here")

@@ -26,6 +26,8 @@ class EvalOut(NamedTuple):
     hidden_neuron_s: float  # Σ over hidden neurons of simulated seconds (× batch)
     synops: float        # summed over the batch
     n_samples: int
+    output_spikes: float  # of the output layer (0 for a non-spiking readout)
+    output_neuron_s: float
 
 
 class BenchModel:
@@ -33,7 +35,8 @@ class BenchModel:
 
     def __init__(self, kind: str, task, dt_ms: float, hidden=(64,), lr: float = 1e-2, seed: int = 0,
                  sg_extra: dict | None = None, lif_extra: dict | None = None,
-                 lr_schedule: str | None = None, total_updates: int | None = None):
+                 lr_schedule: str | None = None, total_updates: int | None = None,
+                 spike_cost: float = 0.0):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS} (got {kind!r})")
         self.kind, self.task, self.hidden = kind, task, tuple(hidden)
@@ -42,7 +45,10 @@ class BenchModel:
             from ..learn.trainer import Trainer
             from ..model.network import Network
             self.net = Network(task.sg_config(dt_ms, self.hidden, **(sg_extra or {})), seed=seed)
-            self.trainer = Trainer(self.net, mode=kind[3:], loss="ce", lr=lr, warmup_ms=task.warmup_ms)
+            self.trainer = Trainer(self.net, mode=kind[3:], loss="ce", lr=lr, warmup_ms=task.warmup_ms,
+                                   spike_cost=spike_cost)
+        elif spike_cost:
+            raise ValueError(f"spike_cost: {kind} has none (SpikingGamma kinds only)")
         elif kind.startswith("lif-"):
             from ..baselines import LIFNetwork, LIFTrainer
             self.net = LIFNetwork(task.lif_config(dt_ms, self.hidden, **(lif_extra or {})), seed=seed)
@@ -94,24 +100,30 @@ class BenchModel:
             res = simulate(self.net, inputs, keep="output")
             logits = res.preacts[-1]
             hidden_counts = [float(c.sum()) for c in res.spike_counts[:-1]]
+            output = float(res.spike_counts[-1].sum())
         elif self.kind.startswith("lif-"):
             from ..baselines import run_lif
             res = run_lif(self.net, inputs)
             logits = res.logits
             hidden_counts = [float(c.sum()) for c in res.spike_counts[:len(self.hidden)]]
+            output = sum(float(c.sum()) for c in res.spike_counts[len(self.hidden):])
         else:
             with torch.no_grad():
                 logits = self.net(inputs)
             hidden_counts = [float("nan")] * len(self.hidden)
+            output = float("nan")
         correct, total = predictions_correct(logits, labels, dt, self.task.warmup_ms)
         synops = events * sizes[1] + sum(c * n for c, n in zip(hidden_counts, sizes[2:]))
-        return EvalOut(correct, total, sum(hidden_counts), sum(self.hidden) * seconds, synops, batch)
+        return EvalOut(correct, total, sum(hidden_counts), sum(self.hidden) * seconds, synops, batch,
+                       output, sizes[-1] * seconds)
 
     def evaluate(self, chunks) -> dict:
-        """Accuracy (%), hidden spikes per neuron per second, synaptic ops per sample."""
+        """Accuracy (%), hidden and output spikes per neuron per second, synaptic ops per sample."""
         outs = [self.evaluate_batch(x, y) for x, y in chunks]
         n = sum(o.n_samples for o in outs)
         return {"accuracy": 100.0 * sum(o.correct for o in outs) / max(sum(o.total for o in outs), 1),
                 "spikes_per_neuron_per_s": sum(o.hidden_spikes for o in outs) /
                 max(sum(o.hidden_neuron_s for o in outs), 1e-12),
+                "output_spikes_per_neuron_per_s": sum(o.output_spikes for o in outs) /
+                max(sum(o.output_neuron_s for o in outs), 1e-12),
                 "synops_per_sample": sum(o.synops for o in outs) / max(n, 1)}

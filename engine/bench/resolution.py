@@ -5,7 +5,7 @@ run unchanged at every test dt with :func:`engine.experiment.test_at_dt`).
 
 Classification tasks go through :class:`engine.bench.models.BenchModel`; ``pattern`` (spike
 timing, the task's defaults) trains SpikingGamma with :class:`engine.experiment.Experiment` and
-the LIF networks with the squared error of their exponentially filtered output spikes; its score
+the LIF networks with a hinge on their output membrane (:func:`train_lif_pattern`); its score
 is the fraction of target spikes matched within ±2 ms (in %), with the spurious spikes beside it.
 """
 from __future__ import annotations
