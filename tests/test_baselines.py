@@ -94,3 +94,90 @@ def test_lif_config_validates():
         LIFConfig(readout="voltage")
     with pytest.raises(ValueError, match="tau_mem_ms"):
         LIFConfig(tau_mem_ms=-1.0)
+
+
+# ---------------------------------------------------------------- issue 17: LIF that learns pattern
+def _small_pattern():
+    from engine.tasks import PatternTask
+    return PatternTask(n_inputs=20, n_hidden=20, duration_ms=100.0, n_targets=2, seed=0)
+
+
+@pytest.mark.parametrize("mode", ["bptt", "ottt"])
+def test_tuned_lif_learns_a_small_pattern(mode):
+    """The pattern recipe (membrane loss, slope 2) places every target spike within ±2 ms and
+    nothing else, at its training dt."""
+    from engine.bench.resolution import lif_pattern_metrics, train_lif_pattern
+    torch.set_num_threads(1)
+    task = _small_pattern()
+    net = train_lif_pattern(task, 1.0, 60, seed=0, mode=mode)
+    m = lif_pattern_metrics(net, task, 1.0)
+    assert m["matched_fraction"] == 1.0 and m["spurious_spikes"] == 0, m["output_spike_ms"]
+    assert m["hidden_spikes_per_neuron_per_s"] > 0 and m["synops_per_sample"] > 0
+
+
+def test_membrane_loss_reaches_a_silent_output():
+    """The diagnosis: with the output far below threshold, the filtered-spike loss's gradient
+    reaches the weights only through the surrogate's tail; the membrane loss's does not vanish."""
+    from engine.baselines import membrane_codes
+    task = _small_pattern()
+    from engine.tasks.spiketrains import bin_times
+    x = bin_times(task.input_times(), 1.0, task.duration_ms).unsqueeze(1)
+    grads = {}
+    for loss in ("mse", "membrane"):
+        net = LIFNetwork(LIFConfig(sizes=(20, 20, 1), tau_mem_ms=5.0, readout="count",
+                                   weight_gain=(10.0, 1.0)), seed=0)
+        with torch.no_grad():
+            net.layers[-1].bias.fill_(-5.0)  # a silent output: v about −5, ϑ = 1
+        target = (task.target_signal(1.0, 5.0, 1.0, "paper") if loss == "mse"
+                  else membrane_codes(task.target_times(), 1.0, task.duration_ms))
+        res = run_lif(net, x, target, mode="bptt", loss=loss)
+        assert float(res.spike_counts[-1].sum()) == 0.0
+        grads[loss] = float(net.layers[-1].bias.grad.abs())
+    assert grads["membrane"] > 100 * grads["mse"], grads
+
+
+def test_membrane_codes_mark_the_target_steps():
+    from engine.baselines import membrane_codes
+    codes = membrane_codes([torch.tensor([3.5, 10.2])], 1.0, 15.0)[:, 0, 0]
+    assert codes.shape == (15,)
+    assert torch.nonzero(codes > 0).flatten().tolist() == [3, 10] and int((codes < 0).sum()) == 13
+    fine = membrane_codes([torch.tensor([3.5])], 0.25, 15.0)[:, 0, 0]
+    assert torch.nonzero(fine > 0).flatten().tolist() == [14]
+
+
+def test_lif_loss_options_validate():
+    net = LIFNetwork(LIFConfig(sizes=(4, 3, 1), readout="count"), seed=0)
+    x = torch.zeros(5, 1, 4)
+    codes = -torch.ones(5, 1, 1)
+    for margin in (-0.1, 1.0, float("nan")):
+        with pytest.raises(ValueError, match=r"margin must be a number in \[0, 1\)"):
+            LIFTrainer(net, loss="membrane", margin=margin)
+        with pytest.raises(ValueError, match="margin"):
+            run_lif(net, x, codes, mode="bptt", loss="membrane", margin=margin)
+    with pytest.raises(ValueError, match="loss must be one of"):
+        LIFTrainer(net, loss="hinge")
+    with pytest.raises(ValueError, match="loss must be one of"):
+        run_lif(net, x, codes, mode="bptt", loss="hinge")
+    integrator = LIFNetwork(LIFConfig(sizes=(4, 3, 2)), seed=0)
+    with pytest.raises(ValueError, match="readout"):
+        run_lif(integrator, x, codes, mode="bptt", loss="membrane")
+
+
+def test_lif_hardware_counts_on_a_hand_built_network():
+    """Two input events, each making all 3 hidden neurons spike once: 6 hidden spikes; synaptic
+    operations = 2 events × 3 + 6 hidden spikes × 1 output = 12; output spikes leave the network."""
+    from engine.baselines import lif_hardware_counts
+    for readout in ("count", "integrator"):
+        net = LIFNetwork(LIFConfig(sizes=(2, 3, 1), tau_mem_ms=1.0, readout=readout), seed=0)
+        with torch.no_grad():
+            net.layers[0].weight.copy_(torch.tensor([[1.5, 0.0]] * 3))
+            net.layers[1].weight.fill_(1.0)
+        x = torch.zeros(20, 1, 2)
+        x[2, 0, 0] = x[12, 0, 0] = 1.0
+        res = run_lif(net, x)
+        c = lif_hardware_counts(net, res, 20, 1)
+        seconds = 20 * 1.0 / 1000.0
+        assert c["hidden_spikes_per_neuron_per_s"] == pytest.approx(6 / 3 / seconds)
+        assert c["synops_per_sample"] == pytest.approx(12.0)
+        out = 2 / seconds if readout == "count" else 0.0  # 3 hidden spikes at once: v = 3 > ϑ
+        assert c["output_spikes_per_neuron_per_s"] == pytest.approx(out)

@@ -1,13 +1,13 @@
 """Training a :class:`LIFNetwork`: BPTT with a surrogate gradient, or OTTT (online).
 
-Loss, the same as SpikingGamma's (:mod:`engine.learn.losses`): ℓ(t) · w_t with w_t = dt / duration
-after the warm-up. ``"ce"``: cross-entropy of the readout (the integrator's u(t), or the output
-spike count so far with ``readout="count"``); ``"mse"``: squared error between the output
-spikes filtered by an exponential kernel (``mse_kernel = (tau_ms, height)``) and a target signal;
-``"membrane"``: a hinge on the output layer's membrane v (before its reset) against per-step codes
-c ∈ {+1, −1} (:func:`membrane_codes`): (ϑ(1 + m) − v)₊² where c = +1 (fire here), (v − ϑ(1 − m))₊²
-where c = −1 (stay silent), m = ``margin``. It gives a gradient whatever the
-output spikes: the filtered-spike loss of a silent output reaches the weights only through the
+Loss, the same as SpikingGamma's (:mod:`engine.learn.losses`): ℓ(t) · w_t with
+w_t = dt / duration after the warm-up. ``"ce"``: cross-entropy of the readout (the integrator's
+u(t), or the output spike count so far with ``readout="count"``); ``"mse"``: squared error between
+the output spikes filtered by an exponential kernel (``mse_kernel = (tau_ms, height)``) and a target
+signal; ``"membrane"``: a hinge on the output layer's membrane v (before its reset) against
+per-step codes c ∈ {+1, −1} (:func:`membrane_codes`): (ϑ(1 + m) − v)₊² where c = +1 (fire here),
+(v − ϑ(1 − m))₊² where c = −1 (stay silent), m = ``margin``. It gives a gradient whatever the output
+spikes: the filtered-spike loss of a silent output reaches the weights only through the
 surrogate's tail at v far below ϑ, and training on it settles in silence (issue 17).
 
 ``bptt`` keeps the graph of the whole sequence (memory O(T)). ``ottt`` (online training through
@@ -186,7 +186,8 @@ def lif_hardware_counts(net: LIFNetwork, result: LIFResult, n_steps: int, batch:
     n_hidden = sum(sizes[1:-1])
     out_spikes = float(result.spike_counts[-1].sum()) if net.cfg.readout == "count" else 0.0
     ops = result.input_count * sizes[1] + sum(float(c.sum()) * n for c, n in zip(hidden, sizes[2:]))
-    return {"hidden_spikes_per_neuron_per_s": sum(float(c.sum()) for c in hidden) / max(n_hidden, 1) / seconds,
+    hidden_spikes = sum(float(c.sum()) for c in hidden)
+    return {"hidden_spikes_per_neuron_per_s": hidden_spikes / max(n_hidden, 1) / seconds,
             "output_spikes_per_neuron_per_s": out_spikes / sizes[-1] / seconds,
             "synops_per_sample": ops / batch}
 
