@@ -56,7 +56,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                 try:
                     model = BenchModel(kind, task, dt, hidden=HIDDEN[size], lr=recipe.lr, seed=seed,
                                        lr_schedule=recipe.lr_schedule, total_updates=n_batches,
-                                       spike_cost=cost or 0.0)
+                                       spike_cost=_spike_cost(kind, recipe, cost))
                     info = train(model, task, dt, n_batches)
                     m = evaluate(model, task, dt)
                     row = {"task": name, "model": kind, "seed": seed, "dt_ms": dt,
@@ -74,6 +74,14 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                 log(json.dumps(row))
                 rows.append(row)
     return rows
+
+
+def _spike_cost(kind: str, recipe, cost: float | None) -> float:
+    """The weight a row trains with: the one asked for, else the recipe's (SpikingGamma; the
+    LIF baselines have none)."""
+    if cost is not None:
+        return cost
+    return recipe.spike_cost if kind.startswith("sg-") else 0.0
 
 
 def summarize(rows: list[dict]) -> list[dict]:

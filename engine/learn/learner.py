@@ -60,12 +60,16 @@ class Learner:
             raise ValueError(f"update_every must be an integer >= 1 or None (got {update_every!r})")
         if update_every is not None and mode == "bptt":
             raise ValueError("update_every must be None in bptt mode (it updates once per sequence)")
-        check_spike_cost(spike_cost)
-        self.spike_cost = float(spike_cost)
+        self.set_spike_cost(spike_cost)
         self.net, self.mode, self.loss = net, mode, loss
         self.warmup_ms, self.update_every, self.on_update = warmup_ms, update_every, on_update
         self.params = dict(net.named_parameters())
         self.grads: dict[str, torch.Tensor] = {}
+
+    def set_spike_cost(self, spike_cost: float) -> None:
+        """A new weight of the hidden spike cost, from the next sequence on (validated)."""
+        check_spike_cost(spike_cost)
+        self.spike_cost = float(spike_cost)
 
     # ------------------------------------------------------------------ run protocol
     def begin(self, n_steps: int, batch: int) -> None:

@@ -92,6 +92,10 @@ class Trainer:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
+    def set_spike_cost(self, spike_cost: float) -> None:
+        """A new weight of the hidden spike cost (:meth:`Learner.set_spike_cost`)."""
+        self.learner.set_spike_cost(spike_cost)
+
     def train_sequence(self, inputs: torch.Tensor, targets: torch.Tensor, keep: str = "output") -> SimResult:
         """Simulate one batch of sequences, learning online; returns the run's recordings."""
         return run(self.net, inputs, learner=self.learner, targets=targets, keep=keep,

@@ -37,6 +37,7 @@ class Recipe:
     lr: float = 1e-2
     lr_schedule: str | None = "cosine"
     mode: str = "spatial"
+    spike_cost: float = 0.0  # the hidden spike cost's weight (engine.learn.losses.spike_costs)
 
 
 RECIPES = {"qtdb": Recipe(dt_ms=4.0, epochs=40),  # the data's own step
@@ -244,7 +245,7 @@ class DataTask:
         self.warmup_ms = self.bench.warmup_ms
         recipe = self.bench.recipe
         self.lr, self.lr_schedule, self.default_dt_ms = recipe.lr, recipe.lr_schedule, recipe.dt_ms
-        self.default_mode = recipe.mode
+        self.default_mode, self.spike_cost = recipe.mode, recipe.spike_cost
         self.default_epochs = recipe.epochs * self.bench.batches_per_epoch
 
     def network_config(self, dt_ms: float = 1.0, **overrides):

@@ -30,10 +30,10 @@ RESTART = ("preset", "n_buckets", "bucket_weights", "mode", "n_hidden", "seed")
 URL_KEYS = {"preset": "preset", "dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K",
             "threshold_hidden": "theta", "threshold_out": "theta_out",
             "adaptive_threshold": "adaptive", "input_synapse_ms": "synapse",
-            "bucket_weights": "v", "mode": "mode", "lr": "lr",
+            "bucket_weights": "v", "mode": "mode", "lr": "lr", "spike_cost": "cost",
             "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
 #: settings whose value must lie within the param's softbounds (the widget's range)
-IN_RANGE = ("dt_ms", "lr", "seed")
+IN_RANGE = ("dt_ms", "lr", "seed", "spike_cost")
 
 
 def presets() -> list[str]:
@@ -86,6 +86,11 @@ class TrainerModel(param.Parameterized):
     lr = param.Number(
         3e-2, softbounds=(1e-5, 0.5), step=1e-3, label="learning rate",
         doc="Adam learning rate (one update per sequence), 1e-5 to 0.5. Applies live.")
+    spike_cost = param.Number(
+        1e-4, softbounds=(0.0, 1e-2), step=1e-5, label="spike cost λ",
+        doc="Weight of the hidden spike cost, 0 to 0.01: the loss adds λ × the hidden rate (Hz) "
+            "estimated from the hidden signals, so training keeps them small and the network "
+            "sparse (0: no cost). Applies live.")
     n_hidden = param.Integer(
         50, softbounds=(4, 200), label="hidden neurons", doc="Hidden neurons. Restarts.")
     seed = param.Integer(
@@ -142,19 +147,20 @@ class TrainerModel(param.Parameterized):
         cmd += f"--bucket-weights {self.bucket_weights}"
         if self.adaptive_threshold:
             cmd += " --adaptive-threshold"
-        cmd += f" --input-synapse-ms {self.input_synapse_ms:g}"
+        cmd += f" --input-synapse-ms {self.input_synapse_ms:g} --spike-cost {self.spike_cost:g}"
         cmd += f" --n-hidden {self.n_hidden} --threshold {self.threshold_hidden:g} {self.threshold_out:g}"
         return cmd
 
     def preset_defaults(self) -> dict:
-        """The preset task's own settings (τ, K, ϑ, bucket weights, learning rate)."""
+        """The preset task's own settings (τ, K, ϑ, bucket weights, learning rate, spike cost)."""
         task = self.task()
         cfg = task.network_config(self.dt_ms)
         spec = cfg.layers
         return dict(tau_ms=spec[0].tau_ms[0], n_buckets=spec[0].n_buckets,
                     threshold_hidden=spec[0].threshold, threshold_out=spec[-1].threshold,
                     adaptive_threshold=cfg.adaptive_threshold, bucket_weights=cfg.bucket_weights,
-                    input_synapse_ms=cfg.input_synapse_ms, lr=task.lr)
+                    input_synapse_ms=cfg.input_synapse_ms, lr=task.lr,
+                    spike_cost=getattr(task, "spike_cost", 0.0))
 
     @param.depends("preset", watch=True)
     def _load_preset(self):

@@ -18,11 +18,12 @@ from .common import download, setting, template
 IDLE_POLL_MS = 500  # paused or queued: thirty idle sessions must not keep the server busy
 
 SETTINGS = ("preset", "dt_ms", "tau_ms", "n_buckets", "threshold_hidden", "threshold_out",
-            "adaptive_threshold", "input_synapse_ms", "bucket_weights", "mode", "lr", "n_hidden",
-            "seed", "speed")
+            "adaptive_threshold", "input_synapse_ms", "bucket_weights", "mode", "lr", "spike_cost",
+            "n_hidden", "seed", "speed")
 #: where Panel's default widget for a param is not the one wanted (the rest: sliders, a select,
 #: a checkbox); ranges, steps, labels and help come from the params themselves
-WIDGET_TYPES = {"lr": pn.widgets.FloatInput, "seed": pn.widgets.IntInput,
+WIDGET_TYPES = {"lr": pn.widgets.FloatInput, "spike_cost": pn.widgets.FloatInput,
+                "seed": pn.widgets.IntInput,
                 "bucket_weights": pn.widgets.RadioButtonGroup, "mode": pn.widgets.RadioButtonGroup}
 
 
