@@ -151,3 +151,22 @@ def test_a_spike_cost_lowers_the_rate_while_the_pattern_is_still_learned():
     (score_free, free), (score_sparse, sparse) = runs[0.0], runs[3e-5]
     assert score_free == 1.0 and score_sparse == 1.0
     assert sparse["hidden_spikes_per_neuron_per_s"] < 0.7 * free["hidden_spikes_per_neuron_per_s"]
+
+
+@pytest.mark.parametrize("mode", ["bptt", "ottt"])
+def test_lif_baselines_pay_the_same_spike_cost(mode):
+    from engine.baselines import LIFConfig, LIFNetwork, LIFTrainer, run_lif
+    with pytest.raises(ValueError, match="spike_cost must be a finite number >= 0"):
+        LIFTrainer(LIFNetwork(LIFConfig(sizes=(8, 16, 2))), spike_cost=-1.0)
+    g = torch.Generator().manual_seed(0)
+    inputs = (torch.rand(40, 4, 8, generator=g) < 0.3).float()
+    labels = torch.randint(2, (4,), generator=g)
+    losses, grads = {}, {}
+    for cost in (0.0, 1e-2):
+        net = LIFNetwork(LIFConfig(sizes=(8, 16, 2), weight_gain=(3.0, 1.0)), seed=0)
+        res = run_lif(net, inputs, labels, mode=mode, spike_cost=cost)
+        losses[cost], grads[cost] = res.loss, net.layers[0].weight.grad.clone()
+    hidden_hz = float(res.spike_counts[0].sum()) / 16 / (40 * 1e-3 * 4)
+    assert hidden_hz > 0
+    assert losses[1e-2] - losses[0.0] == pytest.approx(1e-2 * hidden_hz, rel=1e-5)
+    assert not torch.allclose(grads[0.0], grads[1e-2])  # the surrogate carries the cost

@@ -27,7 +27,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ..learn.losses import step_loss, step_weights
+from ..learn.losses import check_spike_cost, step_loss, step_weights
 from ..units import alpha_from_tau, ms_to_steps, spike_bin
 from .lif import LIFNetwork, LIFState
 
@@ -85,8 +85,9 @@ def _readout(net: LIFNetwork, logits_t, count, filt, loss_kind, mse_kernel):
 def run_lif(net: LIFNetwork, inputs: torch.Tensor, targets: torch.Tensor | None = None, *,
             mode: str | None = None, loss: str = "ce", warmup_ms: float = 0.0,
             mse_kernel: tuple[float, float] = (5.0, 1.0), keep_logits: bool = True,
-            margin: float = 0.1) -> LIFResult:
+            margin: float = 0.1, spike_cost: float = 0.0) -> LIFResult:
     """Simulate (``mode=None``) or accumulate ∂L/∂θ into ``.grad`` (``"bptt"``/``"ottt"``).
+    ``spike_cost``: λ of the hidden spike cost (:func:`hidden_spike_cost`).
 
     Shape: inputs [T, B, n_in]; targets [B] / [T, B] labels (ce), [T, B, n_out] signals (mse)
     or codes (membrane).
@@ -132,13 +133,18 @@ def run_lif(net: LIFNetwork, inputs: torch.Tensor, targets: torch.Tensor | None 
                 counts[l] += s.detach().sum(0)
             if keep_logits:
                 logits_all.append(seen.detach())
-            if mode is None or targets is None or weights[t] == 0:
+            if mode is None or targets is None or (weights[t] == 0 and not spike_cost):
                 continue
             target_t = tsteps[t] if per_step else targets
-            if loss == "membrane":
+            if weights[t] == 0:
+                loss_t = 0.0
+            elif loss == "membrane":
                 loss_t = membrane_loss(out.v_out, target_t, net.cfg.threshold, margin) * weights[t]
             else:
                 loss_t = step_loss(loss, seen, target_t) * weights[t]
+            if spike_cost and len(net.layers) > 1:
+                loss_t = loss_t + hidden_spike_cost(out.spikes[:len(net.layers) - 1], net.dt_ms,
+                                                    n_steps, spike_cost)
             total += float(loss_t.detach())
             if mode == "ottt":
                 loss_t.backward()
@@ -150,18 +156,30 @@ def run_lif(net: LIFNetwork, inputs: torch.Tensor, targets: torch.Tensor | None 
     return LIFResult(logits, tuple(counts[:n_spiking]), float(inputs.sum()), total, net.dt_ms)
 
 
+def hidden_spike_cost(spikes, dt_ms: float, n_steps: int, weight: float) -> torch.Tensor:
+    """λ × the hidden rate (Hz) at one step, / n_steps: summed over a sequence, λ × the mean
+    hidden rate, the cost SpikingGamma's learner adds (engine.learn.losses.spike_costs), here on
+    the spikes themselves (their gradient is the surrogate's). Shape: spikes [B, N_l] per hidden
+    layer → []."""
+    n_hidden = sum(s.shape[-1] for s in spikes)
+    rate_hz = sum(s.sum(-1) for s in spikes).mean() * (1000.0 / dt_ms) / max(n_hidden, 1)
+    return rate_hz * (weight / n_steps)
+
+
 class LIFTrainer:
     """Adam on a :class:`LIFNetwork`, one update per sequence; ``mode`` ``"bptt"`` or ``"ottt"``."""
 
     def __init__(self, net: LIFNetwork, mode: str = "bptt", loss: str = "ce", lr: float = 1e-2,
                  warmup_ms: float = 0.0, mse_kernel: tuple[float, float] = (5.0, 1.0),
-                 margin: float = 0.1):
+                 margin: float = 0.1, spike_cost: float = 0.0):
+        check_spike_cost(spike_cost)
         if mode not in LIF_MODES:
             raise ValueError(f"mode must be one of {LIF_MODES} (got {mode!r})")
         if loss not in LIF_LOSSES:
             raise ValueError(f"loss must be one of {LIF_LOSSES} (got {loss!r})")
         self.net, self.mode, self.loss, self.warmup_ms = net, mode, loss, warmup_ms
         self.mse_kernel, self.margin = mse_kernel, check_margin(margin)
+        self.spike_cost = float(spike_cost)
         self.optimizer = torch.optim.Adam(net.parameters(), lr=lr)
 
     def train_sequence(self, inputs: torch.Tensor, targets: torch.Tensor,
@@ -169,7 +187,7 @@ class LIFTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         result = run_lif(self.net, inputs, targets, mode=self.mode, loss=self.loss,
                          warmup_ms=self.warmup_ms, mse_kernel=self.mse_kernel, keep_logits=keep_logits,
-                         margin=self.margin)
+                         margin=self.margin, spike_cost=self.spike_cost)
         self.optimizer.step()
         return result
 

@@ -78,7 +78,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
 
 def _spike_cost(kind: str, recipe, cost: float | None) -> float:
     """The weight a row trains with: the one asked for, else the recipe's (SpikingGamma; the
-    LIF baselines have none)."""
+    LIF baselines train without one unless asked)."""
     if cost is not None:
         return cost
     return recipe.spike_cost if kind.startswith("sg-") else 0.0

@@ -47,12 +47,13 @@ class BenchModel:
             self.net = Network(task.sg_config(dt_ms, self.hidden, **(sg_extra or {})), seed=seed)
             self.trainer = Trainer(self.net, mode=kind[3:], loss="ce", lr=lr, warmup_ms=task.warmup_ms,
                                    spike_cost=spike_cost)
-        elif spike_cost:
-            raise ValueError(f"spike_cost: {kind} has none (SpikingGamma kinds only)")
         elif kind.startswith("lif-"):
             from ..baselines import LIFNetwork, LIFTrainer
             self.net = LIFNetwork(task.lif_config(dt_ms, self.hidden, **(lif_extra or {})), seed=seed)
-            self.trainer = LIFTrainer(self.net, mode=kind[4:], loss="ce", lr=lr, warmup_ms=task.warmup_ms)
+            self.trainer = LIFTrainer(self.net, mode=kind[4:], loss="ce", lr=lr, warmup_ms=task.warmup_ms,
+                                      spike_cost=spike_cost)
+        elif spike_cost:
+            raise ValueError("spike_cost: the snnTorch peer has none")
         else:
             from ..baselines import snntorch_peer
             if not snntorch_peer.available():

@@ -22,7 +22,8 @@ from ..errors import DivergenceError
 from ..model.buckets import BucketStep
 from ..model.network import ChunkOutput, Network, NetworkState, StepOutput
 from ..run.simulate import DEFAULT_CHUNK_STEPS, detach_state, run
-from .losses import LOSSES, loss_schedule, spike_cost_scales, spike_costs, step_loss, step_losses
+from .losses import (LOSSES, check_spike_cost, loss_schedule, spike_cost_scales, spike_costs, step_loss,
+                     step_losses)
 from .traces import chunk_traces, init_traces, local_jacobians, trace_gradients, update_traces
 
 MODES = ("spatial", "traces", "bptt")
@@ -233,13 +234,6 @@ class Learner:
                 self.net.call_grad_hooks(t, {f"layers.{l}.weight": g_w,
                                              f"layers.{l}.bucket_weight": g_v})
             step.w_eff.register_hook(hook)
-
-
-def check_spike_cost(value) -> None:
-    """ValueError unless the spike cost's weight is a finite number >= 0."""
-    if (isinstance(value, bool) or not isinstance(value, (int, float))
-            or not 0 <= value < float("inf")):
-        raise ValueError(f"spike_cost must be a finite number >= 0 (got {value!r})")
 
 
 def _add_into(grads: dict, extra: dict, layer: int) -> None:

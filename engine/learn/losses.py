@@ -58,6 +58,13 @@ def step_losses(kind: str, x_out: torch.Tensor, targets: torch.Tensor) -> torch.
     raise ValueError(f"loss must be one of {LOSSES} (got {kind!r})")
 
 
+def check_spike_cost(value) -> None:
+    """ValueError unless the spike cost's weight is a finite number >= 0."""
+    if (isinstance(value, bool) or not isinstance(value, (int, float))
+            or not 0 <= value < float("inf")):
+        raise ValueError(f"spike_cost must be a finite number >= 0 (got {value!r})")
+
+
 def spike_cost_scales(net) -> list[float]:
     """Per hidden layer l, what one unit of y_l costs in spikes per second per hidden neuron:
 

@@ -40,7 +40,7 @@ class Recipe:
     spike_cost: float = 0.0  # the hidden spike cost's weight (engine.learn.losses.spike_costs)
 
 
-RECIPES = {"qtdb": Recipe(dt_ms=4.0, epochs=40),  # the data's own step
+RECIPES = {"qtdb": Recipe(dt_ms=4.0, epochs=40, spike_cost=1e-3),  # the data's own step
            "fsdd": Recipe(dt_ms=2.0, epochs=16),
            "nmnist": Recipe(dt_ms=1.0, epochs=8),
            "smnist": Recipe(dt_ms=2.0, epochs=6)}
