@@ -130,7 +130,7 @@ fig
 # recordings (a smaller n_test scores a fixed random subset: the files are sorted by digit)
 task = classification_task("fsdd", quick=False, n_train=2700, n_test=sized(50, 300))
 recipe = task.recipe
-n_batches = 3 if EPOCHS is None else EPOCHS * task.batches_per_epoch()
+n_batches = 3 if EPOCHS is None else EPOCHS * task.batches_per_epoch
 model = BenchModel("sg-" + recipe.mode, task, dt_ms=recipe.dt_ms, hidden=(128,), lr=recipe.lr,
                    seed=SEED, lr_schedule=recipe.lr_schedule, total_updates=n_batches)
 first = train(model, task, recipe.dt_ms, 1)

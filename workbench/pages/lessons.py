@@ -11,6 +11,7 @@ import html
 import os
 import re
 import threading
+import uuid
 
 import panel as pn
 
@@ -21,6 +22,7 @@ from ..lessons import lesson_size, list_lessons
 from .common import download, template
 
 _DETAILS = re.compile(r"<details>\s*<summary>(.*?)</summary>(.*?)</details>", re.S)
+_BOKEH_ID = re.compile(r'"(p\d+)"')
 POLL_MS = 1000  # while a lesson builds, look for new outputs this often
 
 #: printed output: near-black on white, large enough to read when projected (WCAG AAA contrast)
@@ -29,6 +31,8 @@ pre { color: #111111; background: #ffffff; border: 1px solid #c8c8c8; border-lef
       padding: 0.6em 0.8em; margin: 0.3em 0; font-size: 15px; line-height: 1.45;
       white-space: pre-wrap; overflow-x: auto; }
 """
+#: inline code in the text: dark enough to read when projected
+TEXT_CSS = ":host { font-size: 1.02em; } code { color: #4a1259; background: #f3eef5; }"
 ERROR_CSS = "pre { color: #5c0000; background: #fff4f4; font-size: 14px; white-space: pre-wrap; }"
 
 _NB_CACHE: dict = {}
@@ -76,13 +80,15 @@ def markdown_cell(text: str) -> list:
     out, pos = [], 0
     for m in _DETAILS.finditer(text):
         if text[pos:m.start()].strip():
-            out.append(pn.pane.Markdown(text[pos:m.start()], sizing_mode="stretch_width"))
-        out.append(pn.Card(pn.pane.Markdown(m.group(2).strip(), sizing_mode="stretch_width"),
+            out.append(pn.pane.Markdown(text[pos:m.start()], sizing_mode="stretch_width",
+                                        stylesheets=[TEXT_CSS]))
+        out.append(pn.Card(pn.pane.Markdown(m.group(2).strip(), sizing_mode="stretch_width",
+                                            stylesheets=[TEXT_CSS]),
                            title=html.unescape(m.group(1)), collapsed=True,
                            css_classes=["wb-answer"], sizing_mode="stretch_width"))
         pos = m.end()
     if text[pos:].strip():
-        out.append(pn.pane.Markdown(text[pos:], sizing_mode="stretch_width"))
+        out.append(pn.pane.Markdown(text[pos:], sizing_mode="stretch_width", stylesheets=[TEXT_CSS]))
     return out
 
 
@@ -98,7 +104,9 @@ def figure(stored: dict):
     import json
 
     from bokeh.document import Document
-    item = json.loads(stored["item"])
+    # fresh ids: stored ids ("p1009") would clash with the models of the session's document
+    prefix = f"sg{uuid.uuid4().hex[:10]}-"
+    item = json.loads(_BOKEH_ID.sub(lambda m: f'"{prefix}{m.group(1)}"', stored["item"]))
     doc = Document.from_json(item["doc"])
     root = next(r for r in doc.roots if r.id == item.get("root_id")) if item.get("root_id") \
         else doc.roots[0]
