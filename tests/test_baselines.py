@@ -182,3 +182,22 @@ def test_lif_hardware_counts_on_a_hand_built_network():
         assert c["synops_per_sample"] == pytest.approx(12.0)
         out = 2 / seconds if readout == "count" else 0.0  # 3 hidden spikes at once: v = 3 > ϑ
         assert c["output_spikes_per_neuron_per_s"] == pytest.approx(out)
+
+
+def test_spread_hidden_tau():
+    """tau_mem_max_ms: hidden τ log-evenly from tau_mem_ms to it; the output layer keeps tau_mem_ms;
+    None, or a finite number above tau_mem_ms."""
+    cfg = LIFConfig(sizes=(4, 5, 2), tau_mem_ms=20.0, tau_mem_max_ms=500.0, readout="count")
+    taus = cfg.hidden_taus(5)
+    torch.testing.assert_close(taus, torch.tensor([20.0, 44.72136, 100.0, 223.6068, 500.0]))
+    betas = LIFNetwork(cfg, seed=0).betas()
+    torch.testing.assert_close(betas[0], torch.exp(-1.0 / taus))
+    assert betas[1] == pytest.approx(float(torch.exp(torch.tensor(-1.0 / 20.0))))
+    for bad in (20.0, 5.0, float("inf"), "500"):
+        with pytest.raises(ValueError, match="tau_mem_max_ms must be None or a finite number > tau_mem_ms"):
+            LIFConfig(tau_mem_ms=20.0, tau_mem_max_ms=bad)
+    x, y = _two_groups(4, seed=1)
+    for mode in ("bptt", "ottt"):  # both learners run with per-neuron decays
+        net = LIFNetwork(LIFConfig(sizes=(8, 6, 2), tau_mem_max_ms=100.0), seed=0)
+        run_lif(net, x, y, mode=mode)
+        assert all(torch.isfinite(p.grad).all() for p in net.parameters())
