@@ -32,6 +32,12 @@ class CoincidenceTask:
     loss: str = "ce"
     warmup_ms: float = 20.0
     lr: float = 1e-2
+    #: what ``spikinggamma train --task coincidence`` uses when its flags leave them open, and the
+    #: hidden spike cost (BENCHMARKS.md, issue 17: 99.5 % at 549 Hz and within 0.5 points from
+    #: 1 to 0.1 ms, against 94.0 % at 973 Hz with traces, 300 epochs and no cost)
+    default_mode: str = "spatial"
+    default_epochs: int = 800
+    spike_cost: float = 1e-5
 
     def __post_init__(self):
         for f in ("n_per_side", "n_hidden", "batch_size", "n_test"):
