@@ -30,7 +30,7 @@ from pathlib import Path
 from .lessons import SIZE_ENV, LessonInfo, lesson_dir, lesson_size, list_lessons
 
 CACHE_ENV = "SPIKINGGAMMA_CACHE_DIR"
-FORMAT = "1"  # bump when what a build stores changes
+FORMAT = "2"  # bump when what a build stores changes (2: figures carry their height)
 BUILD_ENV = "SPIKINGGAMMA_LESSON_BUILD"  # set in the kernel: lesson_views then shows figures as data
 REPO = Path(__file__).resolve().parents[1]
 

@@ -39,10 +39,26 @@ def figure_item(obj) -> str:
     from bokeh.embed import json_item
     from bokeh.models import LayoutDOM
     model = hv.render(obj, backend="bokeh")
+    height = _height(model)
     for m in model.select({"type": LayoutDOM}):
         m.sizing_mode = "stretch_width"
     model.sizing_mode = "stretch_width"
-    return json.dumps(json_item(model))
+    return json.dumps({**json_item(model), "height": height})
+
+
+def _height(model) -> int:
+    """The height (px) a rendered HoloViews figure needs: its plots' heights, row by row."""
+    from bokeh.models import Column, GridPlot, Row
+    if isinstance(model, GridPlot):
+        rows: dict[int, int] = {}
+        for child, r, _c in model.children:
+            rows[r] = max(rows.get(r, 0), _height(child))
+        return sum(rows.values()) + 40
+    if isinstance(model, Column):
+        return sum(_height(c) for c in model.children)
+    if isinstance(model, Row):
+        return max((_height(c) for c in model.children), default=0)
+    return int(getattr(model, "height", None) or 300)
 
 
 class StoredView:
@@ -100,8 +116,10 @@ def workbench_page(page: str, height: int = 900, **query) -> pn.viewable.Viewabl
         return StoredView("workbench_page", page=page, height=height, **query)
     path = f"{page}?{urlencode(query)}" if query else page
     if served():
+        # lazy: the framed page (its own session) opens when the student scrolls to it, not
+        # with the lesson: thirty students opening a lesson do not open thirty Trainers at once
         return pn.pane.HTML(f'<iframe src="./{path}" style="width:100%;height:{height}px;border:1px '
-                            f'solid #ccc" title="{page}"></iframe>', sizing_mode="stretch_width",
+                            f'solid #ccc" title="{page}" loading="lazy"></iframe>', sizing_mode="stretch_width",
                             height=height + 10, css_classes=["wb-live-view", f"wb-frame-{page}"])
     return pn.pane.Markdown(f"Live view: run `spikinggamma serve`, then open "
                             f"[{SERVER}/{path}]({SERVER}/{path}).", css_classes=["wb-live-view"])

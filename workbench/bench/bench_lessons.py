@@ -38,10 +38,10 @@ class Probe(threading.Thread):
         super().__init__(daemon=True)
         self.url, self.every_s, self.timeout_s = url, every_s, timeout_s
         self.samples: list[tuple[float, float]] = []
-        self._stop = threading.Event()
+        self._halt = threading.Event()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             t0 = time.perf_counter()
             try:
                 urllib.request.urlopen(self.url, timeout=self.timeout_s).read()
@@ -49,10 +49,10 @@ class Probe(threading.Thread):
             except Exception:
                 took = float("inf")
             self.samples.append((t0, took))
-            self._stop.wait(max(0.0, self.every_s - took))
+            self._halt.wait(max(0.0, self.every_s - took))
 
     def stop(self) -> None:
-        self._stop.set()
+        self._halt.set()
         self.join()
 
 
@@ -70,12 +70,16 @@ async def _students(base: str, slugs: list[str], n: int, timeout_s: float) -> li
             await start.wait()
             t0 = time.perf_counter()
             try:
-                await page.goto(f"{base}/lessons?lesson={slug}", timeout=timeout_s * 1000)
-                await page.wait_for_function(
-                    "() => [...document.querySelectorAll('.wb-status')].some(e => "
-                    "((e.shadowRoot || e).textContent || '').includes('Lesson ready'))",
-                    timeout=timeout_s * 1000, polling=100)
-                ok = True
+                await page.goto(f"{base}/lessons?lesson={slug}", timeout=timeout_s * 1000,
+                                wait_until="commit")  # then watch the status line
+                status = page.locator(".wb-lesson .wb-status")  # (Playwright pierces shadow roots)
+                ok = False
+                while time.perf_counter() - t0 < timeout_s:
+                    if await status.count() and "Lesson ready" in await status.first.evaluate(
+                            "e => (e.shadowRoot || e).textContent"):
+                        ok = True
+                        break
+                    await asyncio.sleep(0.1)
             except Exception as err:  # timed out: reported, not raised
                 ok, _ = False, err
             return {"student": i, "lesson": slug, "ready_s": time.perf_counter() - t0, "ok": ok}

@@ -10,8 +10,8 @@ import base64
 import html
 import os
 import re
+import json
 import threading
-import uuid
 
 import panel as pn
 
@@ -22,7 +22,14 @@ from ..lessons import lesson_size, list_lessons
 from .common import download, template
 
 _DETAILS = re.compile(r"<details>\s*<summary>(.*?)</summary>(.*?)</details>", re.S)
-_BOKEH_ID = re.compile(r'"(p\d+)"')
+#: a stored figure's frame: the server's BokehJS (relative URLs resolve against the page's)
+FIGURE_HTML = (
+    '<!DOCTYPE html><html><head><meta charset="utf-8">'
+    '<script src="static/js/bokeh.min.js"></script>'
+    '<script src="static/js/bokeh-gl.min.js"></script>'
+    '<style>html,body{margin:0;padding:0;background:#fff}</style></head>'
+    '<body><div id="fig" style="width:100%"></div>'
+    '<script>Bokeh.embed.embed_item(__ITEM__, "fig");</script></body></html>')
 POLL_MS = 1000  # while a lesson builds, look for new outputs this often
 
 #: printed output: near-black on white, large enough to read when projected (WCAG AAA contrast)
@@ -31,6 +38,9 @@ pre { color: #111111; background: #ffffff; border: 1px solid #c8c8c8; border-lef
       padding: 0.6em 0.8em; margin: 0.3em 0; font-size: 15px; line-height: 1.45;
       white-space: pre-wrap; overflow-x: auto; }
 """
+CODE_CSS = ("summary { cursor: pointer; font-weight: 600; color: #333; padding: 4px 0; } "
+            "pre { color: #111; background: #f6f6f6; padding: 0.5em; font-size: 13px; "
+            "overflow-x: auto; }")
 #: inline code in the text: dark enough to read when projected
 TEXT_CSS = ":host { font-size: 1.02em; } code { color: #4a1259; background: #f3eef5; }"
 ERROR_CSS = "pre { color: #5c0000; background: #fff4f4; font-size: 14px; white-space: pre-wrap; }"
@@ -92,6 +102,13 @@ def markdown_cell(text: str) -> list:
     return out
 
 
+def code_pane(source: str) -> pn.pane.HTML:
+    """A code cell's source, folded (plain HTML: no per-session Markdown rendering)."""
+    return pn.pane.HTML(f"<details><summary>code</summary><pre>{html.escape(source)}</pre>"
+                        "</details>", css_classes=["wb-code"], sizing_mode="stretch_width",
+                        stylesheets=[CODE_CSS])
+
+
 def printed(text: str, css: str = "wb-stdout") -> pn.pane.HTML:
     """Printed output, readable when projected."""
     return pn.pane.HTML(f"<pre>{html.escape(text.rstrip())}</pre>", css_classes=[css],
@@ -99,19 +116,17 @@ def printed(text: str, css: str = "wb-stdout") -> pn.pane.HTML:
                         sizing_mode="stretch_width")
 
 
-def figure(stored: dict):
-    """A fresh Bokeh model (this session's) from a stored JSON item."""
-    import json
-
-    from bokeh.document import Document
-    # fresh ids: stored ids ("p1009") would clash with the models of the session's document
-    prefix = f"sg{uuid.uuid4().hex[:10]}-"
-    item = json.loads(_BOKEH_ID.sub(lambda m: f'"{prefix}{m.group(1)}"', stored["item"]))
-    doc = Document.from_json(item["doc"])
-    root = next(r for r in doc.roots if r.id == item.get("root_id")) if item.get("root_id") \
-        else doc.roots[0]
-    doc.remove_root(root)
-    return pn.pane.Bokeh(root, sizing_mode="stretch_width", css_classes=["wb-figure"])
+def figure(stored: dict) -> pn.pane.HTML:
+    """A stored figure drawn by the browser (``Bokeh.embed.embed_item`` in a frame that loads
+    the server's own BokehJS): no Bokeh model is made on the server, so a page costs the server
+    next to nothing per figure."""
+    item = json.loads(stored["item"])
+    height = int(item.pop("height", 0) or 400)
+    doc = FIGURE_HTML.replace("__ITEM__", json.dumps(item).replace("</", "<\\/"))
+    return pn.pane.HTML(f'<iframe srcdoc="{html.escape(doc, quote=True)}" title="figure" '
+                        f'style="width:100%;height:{height + 20}px;border:0" loading="lazy">'
+                        "</iframe>", sizing_mode="stretch_width", height=height + 30,
+                        css_classes=["wb-figure"])
 
 
 def answer_box(spec: dict) -> pn.Column:
@@ -210,10 +225,7 @@ class LessonView:
             if cell.cell_type == "markdown":
                 out += markdown_cell(cell.source)
                 continue
-            code = pn.Card(pn.pane.Markdown(f"```python\n{cell.source}\n```",
-                                            sizing_mode="stretch_width"),
-                           title="code", collapsed=True, css_classes=["wb-code"],
-                           sizing_mode="stretch_width")
+            code = code_pane(cell.source)
             self.slots[i] = pn.Column(sizing_mode="stretch_width")
             if "solution" in cell.metadata.get("tags", []):
                 out.append(pn.Card(code, self.slots[i], title="Reference answer (open it after trying)",
