@@ -53,7 +53,7 @@ DTS_MS = sized((1.0, 0.1), (2.0, 1.0, 0.5, 0.1))
 # spikes the estimate decays by ê/τ per ms; to hold it at a level y, spikes must put back y/τ
 # per ms, 2ϑ at a time: a signal y costs **y / (2ϑτ) spikes per ms**, whatever dt is. Halve ϑ
 # and you pay twice the spikes. The one copy of these equations
-# is the docstring of `engine.encoder.encoder_step` (open `engine/encoder.py`); α₀ comes from
+# is the docstring of `engine.model.encoder.encoder_step` (open `engine/model/encoder.py`); α₀ comes from
 # `engine.units.alpha_from_tau`.
 #
 # Move the sliders below: ϑ first, then dt.

@@ -51,7 +51,7 @@ DTS_MS = sized((1.0, 0.1), (2.0, 1.0, 0.5, 0.1))
 # `engine/model/buckets.py` (`bucket_step`, `gamma_step`): the paper's recursion, and the
 # engine's *exact* step, which solves the equations exactly over a step **with the input held
 # constant over that step** (a spike in step n is spread over the step, as a rate 1/dt; so a
-# spike adds b₀ = (1 − e^(−dt/τ))·τ/dt < 1 to bucket 0 by the end of its step). `engine.buckets.gamma_kernels` computes the
+# spike adds b₀ = (1 − e^(−dt/τ))·τ/dt < 1 to bucket 0 by the end of its step). `engine.model.buckets.gamma_kernels` computes the
 # kernels by running that step.
 #
 # Play with the Neuron lab: one input spiking at the times drawn on top, K buckets below.

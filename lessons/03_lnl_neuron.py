@@ -45,9 +45,9 @@ DELTAS_MS = sized(np.arange(0.0, 31.0, 5.0), np.arange(0.0, 31.0, 1.0))
 # The synaptic weight w says *how much* input i matters; the bucket weights v say *when*: all
 # on bucket 0 means "now", spread over later buckets means "a while ago". With per-synapse
 # bucket weights vᵢⱼᵏ every synapse has its own delay. Then the Lesson 1 encoder turns y into
-# spikes. Code: `engine.neuron.neuron_signal` and `engine.neuron.effective_weight` (the
-# equations are in `engine/neuron.py`); the effective delay of a v vector is
-# `engine.neuron.kernel_delay_ms`.
+# spikes. Code: `engine.model.neuron.neuron_signal` and `engine.model.neuron.effective_weight` (the
+# equations are in `engine/model/neuron.py`); the effective delay of a v vector is
+# `engine.model.neuron.kernel_delay_ms`.
 #
 # In the Neuron lab below, move *delay*: the bucket weights (legend) move to later buckets and
 # the signal moves later in time. Move *weight* until the neuron spikes.

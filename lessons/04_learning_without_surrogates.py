@@ -46,7 +46,7 @@ THRESHOLDS = sized((0.05, 0.5), (0.02, 0.05, 0.1, 0.2, 0.5))
 # estimate ŷ⁰, and the encoder keeps ŷ⁰ within about ϑ of the signal y (Lesson 1). So in the
 # backward pass the engine sets ∂ŷ⁰/∂y := 1, *straight through*, while the forward pass still
 # uses the spikes. Everything else, the ReLU and the linear bucket recursions, is
-# differentiated exactly (MODEL.md §3; the forward step is `engine.network.Network.step`).
+# differentiated exactly (MODEL.md §3; the forward step is `engine.model.network.Network.step`).
 #
 # Check the premise: how far is ŷ⁰ from y in a real hidden layer, in units of ϑ?
 
@@ -78,8 +78,8 @@ for theta in THRESHOLDS:
 #
 # The loss L(t) is available at every step. A parameter θ of the hidden layer changes y(t),
 # which enters the receivers' buckets and stays there for a while (the gamma memory). The rules
-# differ in how much of that past they credit (MODEL.md §3; code: `engine.learning.Learner`,
-# `engine/traces.py`):
+# differ in how much of that past they credit (MODEL.md §3; code: `engine.learn.learner.Learner`,
+# `engine/learn/traces.py`):
 #
 # - **spatial**: back-propagate L(t) through step t only; past bucket states are constants.
 #   Memory O(1) in the number of steps.

@@ -48,7 +48,7 @@ SHOWN = ("matched_fraction", "spurious_spikes", "van_rossum")
 # spikes are decoded exactly as the output encoder's receivers decode its own spikes: each
 # target spike adds 2ϑ_out·h₀(t − t_s), h₀ the bucket-0 kernel (`PatternTask.target_signal`).
 # The loss at each step is the squared error between the readout's x(t) and that target signal,
-# times dt, with a negative x free while the target is silent (`engine/losses.py`, "mse_hinge").
+# times dt, with a negative x free while the target is silent (`engine/learn/losses.py`, "mse_hinge").
 # If x(t) follows the target signal, the encoder spikes where the targets are.
 
 # %%

@@ -49,7 +49,7 @@ SEED = 0
 # A SpikingGamma synapse has no axon to lengthen, but it has its buckets: with per-synapse
 # bucket weights vᵢⱼᵏ, the synapse from i to j sees its input through the kernel
 # Σₖ vᵢⱼᵏ·hₖ(t), a smooth bump whose position is learned (Lesson 3; equations in
-# `engine/neuron.py`). Learning v *is* learning a delay.
+# `engine/model/neuron.py`). Learning v *is* learning a delay.
 #
 # **The task** (`engine.tasks.CoincidenceTask`, times scaled up to milliseconds): two
 # populations of 8 inputs carry the same Poisson spike trains, population B later by Δ ∈

@@ -49,7 +49,7 @@ MEMORY_STEPS = sized((50, 200), (1000, 2000, 5000))
 # trained with BPTT and a surrogate gradient learns weights tuned to its training dt: the
 # surrogate's width, the spike-per-step limit and the reset all act per step.
 #
-# This is a claim to test, not to believe. The Resolution explorer (`workbench/resolution_model.py`)
+# This is a claim to test, not to believe. The Resolution explorer (`workbench/serving/resolution.py`)
 # trains SpikingGamma and two LIF baselines (BPTT and OTTT, surrogate gradients) on the pattern
 # task at dt = 1 ms, then runs each at several dt. The cell below runs the explorer's own model
 # and prints what it measures.
@@ -154,7 +154,7 @@ workbench_page("resolution", height=900, epochs=EPOCHS, seed=SEED)
 # within a millisecond). A 1-ms grid samples x only at its steps and steps over those peaks; a
 # 0.1-ms grid sees them, and the sigma-delta encoder, which answers every rise with spikes,
 # fires more. The engine's answer is a first-order **input synapse**
-# (`NetworkConfig.input_synapse_ms`, `engine/input_synapse.py`): each event enters as a current
+# (`NetworkConfig.input_synapse_ms`, `engine/model/synapse.py`): each event enters as a current
 # decaying with τ_s = 1 ms instead of as a jump, so bucket 0 rises smoothly and its peaks are
 # smooth maxima that any grid samples alike. The cell measures the hidden rate of the untrained
 # pattern network on its frozen inputs at four dt, with impulses and with the synapse.
