@@ -41,7 +41,7 @@ class Recipe:
 
 
 RECIPES = {"qtdb": Recipe(dt_ms=4.0, epochs=40, spike_cost=1e-3),  # the data's own step
-           "fsdd": Recipe(dt_ms=2.0, epochs=16),
+           "fsdd": Recipe(dt_ms=2.0, epochs=16, spike_cost=1e-4),
            "nmnist": Recipe(dt_ms=1.0, epochs=8, spike_cost=3e-4),
            "smnist": Recipe(dt_ms=2.0, epochs=6)}
 
