@@ -31,6 +31,7 @@ def steps_figure(rows: list[dict]):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter, ScalarFormatter
     fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), constrained_layout=True)
     panels = (("accuracy_pct", "test accuracy (%)"), ("training_memory_mb", "training memory (MiB)"),
               ("s_per_epoch", "time per epoch (s)"))
@@ -44,6 +45,12 @@ def steps_figure(rows: list[dict]):
             ax.set_ylabel(label)
     axes[1].set_yscale("log")
     axes[2].set_yscale("log")
+    ticks = sorted({r["steps_per_sample"] for r in rows})
+    for ax in axes:  # the measured step counts as plain numbers, no log-scale minor labels
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_major_formatter(ScalarFormatter())
     axes[0].legend(fontsize=8)
     task = rows[0].get("task", "")
     fig.suptitle(f"{task}: each model trained and tested at each dt")

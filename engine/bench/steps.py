@@ -5,7 +5,9 @@ One real data set (QTDB by default: per-step labels, its recipe's cosine schedul
 dt = 4, 2, 1, 0.5, 0.25 ms, 16× the steps from end to end, for SpikingGamma ``spatial`` and
 ``traces`` (online, memory O(chunk)), LIF-OTTT (the online peer) and LIF-BPTT (memory O(T)).
 Every point runs in a fresh subprocess (``python -m engine.bench.steps KIND DT ...``), so that its
-training memory (peak RSS above the level before training, engine.memory.PeakMemory) is its own.
+training memory (peak RSS above the level before training, engine.memory.PeakMemory) is its own,
+with glibc trimming its heap on every free as ``bench memory`` does (``MALLOC_TRIM_THRESHOLD_=0``:
+RSS then tracks live memory; the run in BENCHMARKS.md was made before this, see there).
 The same number of batches at every dt: the steps grow, the data and the budget do not.
 """
 from __future__ import annotations
@@ -65,7 +67,9 @@ def run(quick: bool = True, models=None, dts=None, seeds=(0,), epochs: int | Non
         data_dir=None, log=print, timeout_s: float = 3600) -> list[dict]:
     """Every (model, dt, seed) point in its own subprocess; a failing point is a row with its
     error, and the rest still runs."""
+    import os
     size = "quick" if quick else "full"
+    env = {**os.environ, "MALLOC_TRIM_THRESHOLD_": "0"}
     rows = []
     for kind in models or MODELS:
         for dt in dts or DTS_MS:
@@ -73,7 +77,8 @@ def run(quick: bool = True, models=None, dts=None, seeds=(0,), epochs: int | Non
                 cmd = [sys.executable, "-m", "engine.bench.steps", kind, str(dt), size, str(seed),
                        str(epochs or 0)] + ([str(data_dir)] if data_dir else [])
                 try:
-                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s)
+                    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout_s,
+                                          env=env)
                     if proc.returncode != 0:
                         raise RuntimeError((proc.stderr.strip().splitlines() or ["failed"])[-1])
                     row = json.loads(proc.stdout.strip().splitlines()[-1])
