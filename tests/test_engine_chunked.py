@@ -5,7 +5,6 @@ import pytest
 import torch
 
 import engine
-from engine.model.encoder import encoder_step, init_encoder_state
 
 CHUNK = 16  # not a divisor of T: chunks of 16, 16, 16 and 12 steps
 

@@ -27,7 +27,7 @@ import sys
 import time
 from pathlib import Path
 
-from .lessons import SIZE_ENV, LessonInfo, lesson_dir, lesson_size, list_lessons
+from .lessons import SIZE_ENV, LessonInfo, lesson_size, list_lessons
 
 CACHE_ENV = "SPIKINGGAMMA_CACHE_DIR"
 FORMAT = "2"  # bump when what a build stores changes (2: figures carry their height)

@@ -130,7 +130,7 @@ class LIFNetwork(nn.Module):
 
     def betas(self) -> list:
         """Per layer: the decay β = exp(−dt/τ), a float, or [N_l] for spread hidden τ."""
-        n, cfg = len(self.layers), self.cfg
+        cfg = self.cfg
         taus = [cfg.hidden_taus(lin.out_features) for lin in self.layers[:-1]]
         taus.append(cfg.tau_out_ms if cfg.readout == "integrator" else cfg.tau_mem_ms)
         return [alpha_from_tau(cfg.dt_ms, tau) for tau in taus]

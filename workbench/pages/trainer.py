@@ -1,8 +1,6 @@
 """Trainer page (landing page): settings, transport, live plots and downloads of one run."""
 from __future__ import annotations
 
-import time
-
 import panel as pn
 import param
 from panel.io import hold
