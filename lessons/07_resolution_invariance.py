@@ -256,7 +256,7 @@ hv.Overlay([hv.Curve([(r["n_steps"], r["training_memory_mb"]) for r in memory if
 # cell only reads and draws the stored result: the numbers are measured, not typed in.
 
 # %%
-from workbench.figures import read_rows
+from workbench.figures import read_rows, steps_curves
 
 steps_rows = read_rows(Path(engine.__file__).resolve().parents[1] / "assets" / "bench" / "steps",
                        "steps")
@@ -269,16 +269,9 @@ for kind in dict.fromkeys(r["model"] for r in steps_rows):
           f"{pts[-1]['training_memory_mb']:.0f} MiB")
 
 # %%
-def steps_curve(key, label):
-    return hv.Overlay([hv.Curve([(r["steps_per_sample"], r[key]) for r in sorted(
-        (r for r in steps_rows if r["model"] == kind), key=lambda r: r["steps_per_sample"])],
-        "steps per sample", label, label=kind).opts(logx=True)
-        for kind in dict.fromkeys(r["model"] for r in steps_rows)])
-
-
-(steps_curve("accuracy_pct", "test accuracy (%)").opts(title="Trained and tested at each dt")
- + steps_curve("training_memory_mb", "training memory (MiB)").opts(logy=True)
- ).opts(hv.opts.Curve(width=420, height=300, responsive=False), hv.opts.Overlay(legend_position="bottom_left"))
+(steps_curves(steps_rows, "accuracy_pct", "test accuracy (%)").opts(title="Trained and tested at each dt")
+ + steps_curves(steps_rows, "training_memory_mb", "training memory (MiB)").opts(logy=True)
+ ).opts(hv.opts.Curve(width=420, height=300), hv.opts.Overlay(legend_position="bottom_left"))
 
 # %% [markdown]
 # **Read it.** SpikingGamma's accuracy barely moves over 16× the steps; what does LIF-OTTT's do?

@@ -57,6 +57,18 @@ def steps_figure(rows: list[dict]):
     return fig
 
 
+def steps_curves(rows: list[dict], key: str, label: str):
+    """HoloViews: ``key`` of ``bench steps``' rows against steps per sample, one curve per model
+    (what lesson 7 draws on the page)."""
+    import holoviews as hv
+    curves = []
+    for kind in dict.fromkeys(r["model"] for r in rows):
+        pts = sorted((r for r in rows if r["model"] == kind), key=lambda r: r["steps_per_sample"])
+        curves.append(hv.Curve([(r["steps_per_sample"], r[key]) for r in pts], "steps per sample",
+                               label, label=kind).opts(logx=True, color=COLOURS.get(kind)))
+    return hv.Overlay(curves)
+
+
 def tradeoff_figure(rows: list[dict]):
     """Per data set: accuracy against hidden spikes per neuron per second and against synaptic
     operations per sample, one point per (model, spike-cost weight)."""
