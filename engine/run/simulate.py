@@ -47,9 +47,13 @@ class SimResult(NamedTuple):
         """Mean rate (Hz) of one layer, or of all spiking layers together when ``layer`` is None
         (per sample: ``batch_size`` defaults to the run's)."""
         counts = self.spike_counts if layer is None else (self.spike_counts[layer],)
+        return self._rate(counts, batch_size or self.batch_size)
+
+    def _rate(self, counts, batch_size: int) -> float:
+        """Spikes per neuron per second over the layers whose ``counts`` are given."""
         total = sum(float(c.sum()) for c in counts)
         neurons = sum(c.numel() for c in counts)
-        seconds = self.n_steps * self.dt_ms / 1000.0 * (batch_size or self.batch_size)
+        seconds = self.n_steps * self.dt_ms / 1000.0 * batch_size
         return total / max(neurons, 1) / seconds if seconds > 0 else 0.0
 
     def synaptic_ops_per_sample(self) -> float:
@@ -64,13 +68,8 @@ class SimResult(NamedTuple):
     def hardware_counts(self) -> dict:
         """Hidden and output spikes per neuron per second and synaptic operations per sample,
         the figures every evaluation reports."""
-        last = len(self.spike_counts) - 1
-        hidden = self.spike_counts[:-1]
-        seconds = self.n_steps * self.dt_ms / 1000.0 * self.batch_size
-        n_hidden = sum(c.numel() for c in hidden)
-        rate = sum(float(c.sum()) for c in hidden) / max(n_hidden, 1) / seconds if seconds else 0.0
-        return {"hidden_spikes_per_neuron_per_s": rate,
-                "output_spikes_per_neuron_per_s": self.spikes_per_neuron_per_s(last),
+        return {"hidden_spikes_per_neuron_per_s": self._rate(self.spike_counts[:-1], self.batch_size),
+                "output_spikes_per_neuron_per_s": self._rate(self.spike_counts[-1:], self.batch_size),
                 "synops_per_sample": self.synaptic_ops_per_sample()}
 
 
