@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from ..learn.losses import check_spike_cost, step_loss, step_weights
+from ..run.simulate import hardware_counts
 from ..units import alpha_from_tau, ms_to_steps, spike_bin
 from .lif import LIFNetwork, LIFState
 
@@ -193,21 +194,13 @@ class LIFTrainer:
 
 
 def lif_hardware_counts(net: LIFNetwork, result: LIFResult, n_steps: int, batch: int) -> dict:
-    """What hardware pays for, as ``engine.run.simulate.SimResult.hardware_counts`` reports it for
-    SpikingGamma: hidden and output spikes per neuron per second (output 0 for the integrator
-    readout, which does not spike) and synaptic operations per sample, Σ (input events × N_1) +
-    Σ_l (spikes of hidden layer l × N_{l+1}); the output layer's spikes leave the network."""
+    """:func:`engine.run.simulate.hardware_counts` of a LIF run (the integrator readout does not
+    spike: its output rate is 0)."""
     sizes = net.cfg.sizes
-    seconds = n_steps * result.dt_ms / 1000.0 * batch
-    n_hidden_layers = len(sizes) - 2
-    hidden = result.spike_counts[:n_hidden_layers]
-    n_hidden = sum(sizes[1:-1])
+    hidden = [float(c.sum()) for c in result.spike_counts[:len(sizes) - 2]]
     out_spikes = float(result.spike_counts[-1].sum()) if net.cfg.readout == "count" else 0.0
-    ops = result.input_count * sizes[1] + sum(float(c.sum()) * n for c, n in zip(hidden, sizes[2:]))
-    hidden_spikes = sum(float(c.sum()) for c in hidden)
-    return {"hidden_spikes_per_neuron_per_s": hidden_spikes / max(n_hidden, 1) / seconds,
-            "output_spikes_per_neuron_per_s": out_spikes / sizes[-1] / seconds,
-            "synops_per_sample": ops / batch}
+    return hardware_counts(sizes[1:], result.input_count, hidden, out_spikes, n_steps,
+                           result.dt_ms, batch)
 
 
 def lif_output_spikes(net: LIFNetwork, inputs: torch.Tensor) -> tuple[torch.Tensor, LIFResult]:

@@ -14,6 +14,7 @@ from typing import NamedTuple
 
 import torch
 
+from ..run.simulate import hardware_counts
 from ..tasks.datasets import predictions_correct
 
 KINDS = ("sg-spatial", "sg-traces", "sg-bptt", "lif-bptt", "lif-ottt", "snntorch")
@@ -114,7 +115,8 @@ class BenchModel:
             hidden_counts = [float("nan")] * len(self.hidden)
             output = float("nan")
         correct, total = predictions_correct(logits, labels, dt, self.task.warmup_ms)
-        synops = events * sizes[1] + sum(c * n for c, n in zip(hidden_counts, sizes[2:]))
+        synops = hardware_counts(sizes[1:], events, hidden_counts, 0.0, inputs.shape[0], dt,
+                                 batch)["synops_per_sample"] * batch
         return EvalOut(correct, total, sum(hidden_counts), sum(self.hidden) * seconds, synops, batch,
                        output, sizes[-1] * seconds)
 

@@ -47,30 +47,42 @@ class SimResult(NamedTuple):
         """Mean rate (Hz) of one layer, or of all spiking layers together when ``layer`` is None
         (per sample: ``batch_size`` defaults to the run's)."""
         counts = self.spike_counts if layer is None else (self.spike_counts[layer],)
-        return self._rate(counts, batch_size or self.batch_size)
-
-    def _rate(self, counts, batch_size: int) -> float:
-        """Spikes per neuron per second over the layers whose ``counts`` are given."""
         total = sum(float(c.sum()) for c in counts)
         neurons = sum(c.numel() for c in counts)
-        seconds = self.n_steps * self.dt_ms / 1000.0 * batch_size
+        seconds = self.n_steps * self.dt_ms / 1000.0 * (batch_size or self.batch_size)
         return total / max(neurons, 1) / seconds if seconds > 0 else 0.0
 
     def synaptic_ops_per_sample(self) -> float:
-        """What hardware pays for: every spike reaches each neuron of the next layer, so
-        Σ (input events × N_1) + Σ_l (spikes of layer l × N_{l+1}), the output layer's spikes
-        excluded (they leave the network), per sample of the batch."""
-        fan_out = [c.numel() for c in self.spike_counts]  # N_1 ... N_L
-        ops = self.input_events * fan_out[0] + sum(
-            float(c.sum()) * n for c, n in zip(self.spike_counts[:-1], fan_out[1:]))
-        return ops / self.batch_size
+        """Synaptic operations per sample (:func:`hardware_counts`)."""
+        return self.hardware_counts()["synops_per_sample"]
 
     def hardware_counts(self) -> dict:
-        """Hidden and output spikes per neuron per second and synaptic operations per sample,
-        the figures every evaluation reports."""
-        return {"hidden_spikes_per_neuron_per_s": self._rate(self.spike_counts[:-1], self.batch_size),
-                "output_spikes_per_neuron_per_s": self._rate(self.spike_counts[-1:], self.batch_size),
-                "synops_per_sample": self.synaptic_ops_per_sample()}
+        """The figures every evaluation reports (:func:`hardware_counts`)."""
+        return hardware_counts([c.numel() for c in self.spike_counts], self.input_events,
+                               [float(c.sum()) for c in self.spike_counts[:-1]],
+                               float(self.spike_counts[-1].sum()), self.n_steps, self.dt_ms,
+                               self.batch_size)
+
+
+def hardware_counts(layer_sizes, input_events: float, hidden_spikes, output_spikes: float,
+                    n_steps: int, dt_ms: float, batch_size: int) -> dict:
+    """What hardware pays for, for SpikingGamma and the LIF baselines alike: hidden and output
+    spikes per neuron per second, and synaptic operations per sample, every spike reaching each
+    neuron of the next layer:
+
+        Σ (input events × N_1) + Σ_l (spikes of hidden layer l × N_{l+1})
+
+    (the output layer's spikes leave the network). ``layer_sizes``: N_1 … N_L; ``hidden_spikes``:
+    the total of each hidden layer; all totals over time and batch.
+    """
+    seconds = n_steps * dt_ms / 1000.0 * batch_size
+    ops = input_events * layer_sizes[0] + sum(s * n for s, n in zip(hidden_spikes, layer_sizes[1:]))
+    n_hidden = sum(layer_sizes[:-1])
+    return {"hidden_spikes_per_neuron_per_s":
+            sum(hidden_spikes) / max(n_hidden, 1) / seconds if seconds > 0 else 0.0,
+            "output_spikes_per_neuron_per_s":
+            output_spikes / layer_sizes[-1] / seconds if seconds > 0 else 0.0,
+            "synops_per_sample": ops / batch_size}
 
 
 def check_inputs(net: Network, inputs: torch.Tensor) -> None:
