@@ -24,7 +24,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
         epochs: int | None = None, seeds=(0,), traces_fraction: float | None = None,
         spike_costs=None) -> list[dict]:
     """One row per task, model, seed (and spike-cost weight, when ``spike_costs`` lists several:
-    the accuracy–spikes trade-off; ``None``: each model's default, 0)."""
+    the accuracy–spikes trade-off; ``None``: the recipe's for SpikingGamma, none for LIF)."""
     import torch
 
     from .models import BenchModel
