@@ -44,9 +44,13 @@ def _train(args: argparse.Namespace) -> int:
         dt_value(dt, "--test-dt-ms")
     overrides["device"] = args.device
     start = time.perf_counter()
-    if args.n_hidden is not None and args.n_hidden < 1:
+    if args.n_hidden is not None and min(args.n_hidden) < 1:
         raise ValueError(f"--n-hidden must be >= 1 (got {args.n_hidden})")
-    hidden = {"n_hidden": args.n_hidden} if args.n_hidden is not None else {}
+    if args.n_hidden is not None and len(args.n_hidden) > 1 and args.task in ("pattern", "coincidence"):
+        raise ValueError(f"--n-hidden: one hidden layer for {args.task} (got {args.n_hidden})")
+    hidden = {}
+    if args.n_hidden is not None:
+        hidden["n_hidden"] = args.n_hidden[0] if len(args.n_hidden) == 1 else tuple(args.n_hidden)
     if args.task not in ("pattern", "coincidence"):  # a real data set (engine.tasks.datasets)
         hidden["data_dir"] = args.data_dir
     task = make_task(args.task, seed=args.seed, **hidden)
@@ -121,7 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=None, help="learning rate (default: the task's)")
     tr.add_argument("--tau-ms", type=float, default=None, help="bucket time constant (ms)")
     tr.add_argument("--n-buckets", type=int, default=None, help="buckets K")
-    tr.add_argument("--n-hidden", type=int, default=None, help="hidden neurons (default: the task's)")
+    tr.add_argument("--n-hidden", type=int, nargs="+", default=None,
+                    help="hidden neurons (default: the task's); a real data set takes one value per "
+                         "hidden layer (e.g. 128 128: two)")
     tr.add_argument("--threshold", type=float, nargs="+", default=None,
                     help="sigma-delta threshold ϑ: one value or one per layer (signal units)")
     tr.add_argument("--bucket-weights", choices=["neuron", "synapse"], default=None)

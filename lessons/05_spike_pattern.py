@@ -102,8 +102,9 @@ loss = hv.Curve([(r["epoch"] + 1, r["loss"]) for r in history], "epoch", "loss")
 #
 # ## 3. Now watch it live
 #
-# The Trainer below runs the same task and seed. Press **Play**; watch the output spikes (purple)
-# walk onto the targets (green) and the loss fall. Then move **dt** to 0.5 ms while it trains.
+# The Trainer below runs the same task and seed. Open it (a button on the Lessons page, a link in
+# a notebook), press **Play**; watch the output spikes (purple) walk onto the targets (green) and
+# the loss fall. Then move **dt** to 0.5 ms while it trains.
 
 # %%
 workbench_page("trainer", height=1100, preset="pattern", seed=SEED, mode="spatial")

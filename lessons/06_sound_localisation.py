@@ -107,9 +107,10 @@ hist = hv.Histogram(np.histogram(tuning, bins=np.arange(-0.5, 11.0, 1.0)),
 #
 # ## 4. Live
 #
-# The Trainer with the `coincidence` preset. Press **Play**, watch the accuracy rise, and the
-# delay-kernel plot: each curve is one output's learned kernel Σₖ vᵏ·hₖ(t) in ms. Then switch the
-# learning mode to `traces` (it restarts) and compare.
+# The Trainer with the `coincidence` preset. Open it (a button on the Lessons page, a link in a
+# notebook), press **Play**, watch the accuracy rise, and the delay-kernel plot: each curve is one
+# output's learned kernel Σₖ vᵏ·hₖ(t) in ms. Then switch the learning mode to `traces` (it
+# restarts) and compare.
 
 # %%
 workbench_page("trainer", height=1100, preset="coincidence", seed=SEED, mode="spatial")

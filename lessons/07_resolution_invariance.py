@@ -119,7 +119,8 @@ hv.Overlay([hv.Curve([(float(r["dt (ms)"]), r["match score"]) for r in rows if r
 #
 # ## 2. Live: the Resolution explorer
 #
-# Set the number of training epochs and a seed, run it, and compare the networks at each dt.
+# Open the explorer (a button on the Lessons page, a link in a notebook), set the number of
+# training epochs and a seed, run it, and compare the networks at each dt.
 
 # %%
 workbench_page("resolution", height=900, epochs=EPOCHS, seed=SEED)

@@ -155,7 +155,8 @@ print(f"[machine] training took {first['train_s'] + rest['train_s']:.0f} s")
 # ## 3. Live
 #
 # The Trainer with the `fsdd` preset (present when the server was started with the data folder):
-# press **Play** and watch the accuracy per batch, the hidden raster and the spike counts.
+# open it (a button on the Lessons page, a link in a notebook), press **Play** and watch the
+# accuracy per batch, the hidden raster and the spike counts.
 
 # %%
 workbench_page("trainer", height=1100, preset="fsdd", seed=SEED, mode="spatial")

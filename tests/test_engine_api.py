@@ -212,11 +212,31 @@ def test_coincidence_tuning_reads_the_delay_built_into_the_kernels():
 
 def test_cli_trains_on_a_real_data_set_and_names_missing_data(data_dir, tmp_path):
     out = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "qtdb",
-                          "--epochs", "2", "--n-hidden", "16", "--data-dir",
+                          "--epochs", "2", "--n-hidden", "16", "8", "--data-dir",
                           str(data_dir), "--json"], capture_output=True, text=True, timeout=300, check=True)
     row = json.loads(out.stdout)
     assert row["task"] == "qtdb" and 0.0 <= row["accuracy"] <= 1.0 and row["spikes_per_neuron_per_s"] > 0
     assert (row["dt_ms"], row["mode"]) == (4.0, "spatial")  # the data set's recipe fills the flags left out
+    assert row["synops_per_sample"] > 0  # two hidden layers trained and counted
     missing = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--task", "fsdd", "--epochs", "1",
                               "--data-dir", str(tmp_path)], capture_output=True, text=True, timeout=120)
     assert missing.returncode == 2 and "Jakobovski/free-spoken-digit-dataset" in missing.stderr
+
+
+def test_a_data_set_with_several_hidden_layers_deepens_its_per_layer_settings(data_dir):
+    from engine.cli import main
+    from engine.tasks import make_task
+    task = make_task("qtdb", n_hidden=(16, 8), data_dir=str(data_dir), n_test=4)
+    one = make_task("qtdb", n_hidden=16, data_dir=str(data_dir), n_test=4).network_config(4.0)
+    cfg = task.network_config(4.0)
+    assert cfg.sizes == (one.sizes[0], 16, 8, one.sizes[-1])
+    # qtdb names (first layer, rest): the second hidden layer takes the output layer's memory
+    first, out = one.layers
+    assert [s.tau_ms for s in cfg.layers] == [first.tau_ms, out.tau_ms, out.tau_ms]
+    assert [s.weight_gain for s in cfg.layers] == [first.weight_gain, out.weight_gain, out.weight_gain]
+    assert first.tau_ms != out.tau_ms
+    with pytest.raises(ValueError, match="n_hidden"):
+        make_task("qtdb", n_hidden=(16, 0), data_dir=str(data_dir))
+    with pytest.raises(SystemExit) as stop:
+        main(["train", "--task", "pattern", "--n-hidden", "8", "8", "--epochs", "1"])
+    assert stop.value.code == 2

@@ -290,7 +290,8 @@ def test_lesson_page_shows_the_stored_lesson_live(page, lesson_server, lesson_ca
     else:
         from playwright.sync_api import expect
         ready, action, watched = CONTROLS[slug][1:]
-        page.locator(".wb-live-view iframe").first.scroll_into_view_if_needed()  # (lazy frame)
+        assert page.locator(".wb-live-view iframe").first.get_attribute("src") is None  # on demand
+        page.locator(".wb-live-view .wb-open-frame").first.click()
         frame = page.frame_locator(".wb-live-view iframe").first
         expect(frame.locator(ready)).to_be_enabled(timeout=180000)
         shown_text = frame.locator(watched)

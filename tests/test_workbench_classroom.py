@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from workbench.app import websocket_origins
-from workbench.serving.classroom import Limits, Slots
+from workbench.serving.classroom import LabJobs, Limits, Slots
 from workbench.serving.session import TrainerSession
 
 
@@ -41,9 +41,34 @@ def test_slots_first_come_first_served_and_turns():
 
 def test_limits_name_the_field():
     for field, bad in [("max_training", 0), ("turn_s", float("nan")), ("idle_minutes", -1),
-                       ("max_hidden", 2.5)]:
+                       ("max_hidden", 2.5), ("max_lab_jobs", 0)]:
         with pytest.raises(ValueError, match=field):
             Limits(**{field: bad})
+
+
+def test_lab_jobs_run_off_the_event_loop_at_most_n_at_once():
+    import asyncio
+    import threading
+    jobs, lock = LabJobs(2), threading.Lock()
+    running, seen = [0], []
+
+    def job(i):
+        with lock:
+            running[0] += 1
+            seen.append((threading.current_thread().name, running[0]))
+        time.sleep(0.05)
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    async def main():
+        loop_thread = threading.current_thread().name
+        out = await asyncio.gather(*(jobs.run(job, i) for i in range(6)))
+        return loop_thread, out
+    loop_thread, out = asyncio.run(main())
+    assert out == [i * i for i in range(6)]
+    assert all(name != loop_thread and name.startswith("lab") for name, _ in seen)
+    assert max(n for _, n in seen) == 2
 
 
 def test_second_run_queues_then_takes_turns():

@@ -15,11 +15,11 @@ def _serve(args: argparse.Namespace) -> int:
         raise ValueError(f"--port must be between 0 and 65535 (got {args.port})")
     flags = {"max_training": "--max-training", "turn_s": "--turn-seconds",
              "idle_minutes": "--idle-minutes", "max_hidden": "--max-hidden",
-             "max_redraws_per_s": "--max-redraws"}
+             "max_redraws_per_s": "--max-redraws", "max_lab_jobs": "--max-lab-jobs"}
     try:
         limits = Limits(max_training=args.max_training, turn_s=args.turn_seconds,
                         idle_minutes=args.idle_minutes, max_hidden=args.max_hidden,
-                        max_redraws_per_s=args.max_redraws)
+                        max_redraws_per_s=args.max_redraws, max_lab_jobs=args.max_lab_jobs)
     except ValueError as err:  # Limits names its field; the user typed the flag
         field = str(err).split()[0]
         raise ValueError(f"{flags.get(field, field)}: {err}") from None
@@ -63,6 +63,8 @@ def register(subparsers) -> None:
                     help="largest hidden layer a session may ask for (neurons)")
     sv.add_argument("--max-redraws", type=float, default=d.max_redraws_per_s,
                     help="plot redraws per second of one session, at most")
+    sv.add_argument("--max-lab-jobs", type=int, default=d.max_lab_jobs,
+                    help="lab computations at once (slider moves in the labs); the others wait")
     sv.add_argument("--show", action="store_true", help="open a browser tab")
     sv.add_argument("--no-lesson-build", action="store_true",
                     help="do not build missing lessons in the background at start")

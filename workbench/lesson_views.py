@@ -12,6 +12,7 @@ The labs keep their settings in the page's URL (query keys named after their sli
 """
 from __future__ import annotations
 
+import html
 import json
 import os
 from urllib.parse import urlencode
@@ -20,7 +21,7 @@ import holoviews as hv
 import numpy as np
 import panel as pn
 
-from .pages.common import help_text
+from .pages.common import help_text, lab_watcher
 
 SERVER = "http://127.0.0.1:5006"  # where `spikinggamma serve` runs by default (notebook links)
 VIEW_MIME = "application/vnd.spikinggamma.view+json"
@@ -116,11 +117,19 @@ def workbench_page(page: str, height: int = 900, **query) -> pn.viewable.Viewabl
         return StoredView("workbench_page", page=page, height=height, **query)
     path = f"{page}?{urlencode(query)}" if query else page
     if served():
-        # lazy: the framed page (its own session) opens when the student scrolls to it, not
-        # with the lesson: thirty students opening a lesson do not open thirty Trainers at once
-        return pn.pane.HTML(f'<iframe src="./{path}" style="width:100%;height:{height}px;border:1px '
-                            f'solid #ccc" title="{page}" loading="lazy"></iframe>', sizing_mode="stretch_width",
-                            height=height + 10, css_classes=["wb-live-view", f"wb-frame-{page}"])
+        # opened on demand: the framed page is its own session (and, for the Trainer, a training
+        # slot's client), so it starts when the student asks for it, in the browser, without a
+        # round trip: a class opening a lesson does not open a Trainer per student at once
+        title = {"trainer": "Trainer", "resolution": "Resolution explorer"}.get(page, page)
+        opener = ("const f = this.nextElementSibling; f.src = f.dataset.src; "
+                  "f.style.display = 'block'; this.remove();")
+        return pn.pane.HTML(
+            f'<button class="wb-open-frame" onclick="{opener}" style="font-size:1.05em;'
+            'padding:0.5em 1em;background:#7b2d8e;color:#fff;border:0;border-radius:4px;'
+            f'cursor:pointer">Open the live {title} here (its own session)</button>'
+            f'<iframe data-src="./{html.escape(path, quote=True)}" title="{page}" '
+            f'style="display:none;width:100%;height:{height}px;border:1px solid #ccc"></iframe>',
+            sizing_mode="stretch_width", css_classes=["wb-live-view", f"wb-frame-{page}"])
     return pn.pane.Markdown(f"Live view: run `spikinggamma serve`, then open "
                             f"[{SERVER}/{path}]({SERVER}/{path}).", css_classes=["wb-live-view"])
 
@@ -156,17 +165,14 @@ def neuron_view(keys=("dt_ms", "tau_ms", "delay_ms"), **settings) -> pn.viewable
 
     model = NeuronLabModel(**settings)
     _sync_url(model, keys)
-    widgets, main, data = lab_view(model, keys)
     stats = pn.pane.Markdown(css_classes=["wb-neuron-stats"])
 
-    def update(*_):  # runs after lab_view's own watcher has refreshed data["d"]
-        d = data["d"]
+    def show(d):
         stats.object = (f"**{len(d['spike_ms'])} output spikes** ({d['rate_hz']:.0f} per s) · "
                         f"peak signal {d['signal'].max():.4f} at "
                         f"{d['time_ms'][d['signal'].argmax()]:.1f} ms")
 
-    update()
-    model.param.watch(update, list(keys))
+    widgets, main, _ = lab_view(model, keys, on_show=show)
     return pn.Row(pn.Column(*widgets, width=300), pn.Column(stats, main, sizing_mode="stretch_width"),
                   css_classes=["wb-live-view"], sizing_mode="stretch_width")
 
@@ -200,20 +206,18 @@ def encoder_view(**settings) -> pn.viewable.Viewable:
                help_text("The simulation step. Watch the spike count."),
                _slider(model, "tau_ms", "τ (ms)", 0.5, "wb-tau-ms"),
                help_text("How fast the estimate decays between spikes.")]
-    d = model.simulate()
-    plot = pn.pane.HoloViews(encoder_figure(d), backend="bokeh", sizing_mode="stretch_width")
+    plot = pn.pane.HoloViews(backend="bokeh", sizing_mode="stretch_width")
     stats = pn.pane.Markdown(css_classes=["wb-encoder-stats"])
     warn = pn.pane.Alert(alert_type="warning", visible=False)
 
-    def update(*_):
-        d = model.simulate()
+    def show(d):
         plot.object = encoder_figure(d)
         stats.object = (f"**{d['n_spikes']} spikes** in 200 ms · RMS error {d['rms_error']:.3f} · "
-                        f"largest error {d['max_error']:.3f} (ϑ = {model.threshold:g})")
+                        f"largest error {d['max_error']:.3f} (ϑ = {d['threshold']:g})")
         warn.object, warn.visible = d["warning"], bool(d["warning"])
 
-    update()
-    model.param.watch(update, ["threshold", "dt_ms", "tau_ms"])
+    show(model.simulate())
+    model.param.watch(lab_watcher(model.simulate, show), ["threshold", "dt_ms", "tau_ms"])
     return pn.Row(pn.Column(*widgets, width=300), pn.Column(stats, warn, plot, sizing_mode="stretch_width"),
                   css_classes=["wb-live-view"], sizing_mode="stretch_width")
 
@@ -251,16 +255,19 @@ def gradient_view(**settings) -> pn.viewable.Viewable:
     plot = pn.pane.HoloViews(backend="bokeh", sizing_mode="stretch_width")
     stats = pn.pane.Markdown(css_classes=["wb-gradient-stats"])
 
-    def update(*_):
-        d = model.compute()
-        plot.object = gradient_figure(d, f"hidden neuron {model.hidden}, {model.parameter}")
-        stats.object = (f"**Hidden neuron {model.hidden}, {model.parameter}:** sequence gradient "
+    def compute():  # the settings read now, in the lab thread when served
+        return model.compute(), model.hidden, model.parameter
+
+    def show(out):
+        d, hidden, parameter = out
+        plot.object = gradient_figure(d, f"hidden neuron {hidden}, {parameter}")
+        stats.object = (f"**Hidden neuron {hidden}, {parameter}:** sequence gradient "
                         + " · ".join(f"{m} {d['cumulative'][m][-1]:.4g}" for m in d["cumulative"])
                         + " · whole layer, relative error to bptt: " + " · ".join(
                             f"{m} {d['relative_error'][m]:.2g}" for m in ("spatial", "traces")))
 
-    update()
-    model.param.watch(update, ["parameter", "hidden", "seed"])
+    show(compute())
+    model.param.watch(lab_watcher(compute, show), ["parameter", "hidden", "seed"])
     return pn.Row(pn.Column(*widgets, width=300), pn.Column(stats, plot, sizing_mode="stretch_width"),
                   css_classes=["wb-live-view"], sizing_mode="stretch_width")
 

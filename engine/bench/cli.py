@@ -33,9 +33,11 @@ def _run_one(name: str, args) -> list[tuple[str, list[dict]]]:
     else:
         suffix = "" if args.epochs is None else f"_{args.epochs}_epochs"
         suffix += "_tradeoff" if args.spike_costs else ""
+        suffix += "_hidden_" + "x".join(map(str, args.hidden)) if args.hidden else ""
         rows = accuracy.run(quick=args.quick, data_dir=args.data_dir, log=log, tasks=args.tasks,
                             models=args.models, epochs=args.epochs, seeds=tuple(range(args.seeds)),
-                            traces_fraction=args.traces_fraction, spike_costs=args.spike_costs)
+                            traces_fraction=args.traces_fraction, spike_costs=args.spike_costs,
+                            hidden=tuple(args.hidden) if args.hidden else None)
         tables = [(f"accuracy{suffix}", rows), (f"accuracy_summary{suffix}", accuracy.summarize(rows))]
     for table, rows in tables:
         report.write(rows, args.out, table, size)
@@ -81,6 +83,9 @@ def register(subparsers) -> None:
     b.add_argument("--spike-costs", type=float, nargs="+", default=None, metavar="LAMBDA",
                    help="accuracy: train each model at each spike-cost weight (the accuracy-spikes "
                         "trade-off; tables accuracy_tradeoff*)")
+    b.add_argument("--hidden", type=int, nargs="+", default=None, metavar="N",
+                   help="accuracy: hidden neurons per hidden layer, the same for every model "
+                        "(default: one layer, 64 quick, 128 full; tables accuracy*_hidden_*)")
     b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
     b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")
     b.add_argument("--markdown", type=Path, default=None, help="write the tables in --out as Markdown here")

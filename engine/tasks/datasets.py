@@ -102,7 +102,9 @@ class BenchTask:
         return 1 if self.synthetic is not None else max(1, self.n_train // self.batch_size)
 
     def sg_config(self, dt_ms: float, hidden: tuple[int, ...], **extra):
-        """A SpikingGamma NetworkConfig: linear readout, per-step CE."""
+        """A SpikingGamma NetworkConfig: linear readout, per-step CE. The data set's per-layer
+        settings name the first layer and the rest: with several hidden layers, the later hidden
+        layers take the output layer's (longer memory deeper in the network; see :func:`per_layer`)."""
         from ..config import NetworkConfig
         if self.synthetic is not None:
             kw = dict(sizes=(self.n_in, *hidden, self.n_classes))
@@ -113,7 +115,7 @@ class BenchTask:
         kw = dict(sizes=(self.n_in, *hidden, self.n_classes), dt_ms=dt_ms, tau_ms=5.0, n_buckets=4,
                   threshold=(0.1,) * (n_layers - 1) + (0.5,), readout="linear",
                   weight_gain=(3.0,) + (1.0,) * (n_layers - 1))
-        kw.update(self.sg_overrides)
+        kw.update(per_layer(self.sg_overrides, n_layers))
         kw.update(extra)
         return NetworkConfig(**kw)
 
@@ -122,9 +124,28 @@ class BenchTask:
         kw = dict(sizes=(self.n_in, *hidden, self.n_classes), dt_ms=dt_ms, tau_mem_ms=10.0,
                   tau_out_ms=20.0, threshold=1.0, readout="integrator",
                   weight_gain=(3.0,) + (1.0,) * len(hidden))
-        kw.update(self.lif_overrides)
+        kw.update(per_layer(self.lif_overrides, len(hidden) + 1))
         kw.update(extra)
         return LIFConfig(**kw)
+
+
+PER_LAYER = ("tau_ms", "n_buckets", "weight_gain", "threshold")
+
+
+def per_layer(overrides: dict, n_layers: int) -> dict:
+    """``overrides`` for a network of ``n_layers`` layers (hidden and output): a per-layer
+    setting given for two layers, ``(first, rest)``, becomes ``(first, rest, …, rest)``.
+
+    Example:
+        >>> per_layer({"weight_gain": (3.0, 1.0), "n_buckets": 4}, 3)
+        {'weight_gain': (3.0, 1.0, 1.0), 'n_buckets': 4}
+    """
+    out = dict(overrides)
+    for key in PER_LAYER:
+        value = out.get(key)
+        if isinstance(value, tuple) and len(value) == 2 and n_layers > 2:
+            out[key] = (value[0],) + (value[1],) * (n_layers - 1)
+    return out
 
 
 def subset(n_total: int, n: int) -> torch.Tensor:
@@ -189,6 +210,7 @@ def predictions_correct(logits: torch.Tensor, labels: torch.Tensor, dt_ms: float
                         warmup_ms: float) -> tuple[float, float]:
     """(correct, total). logits [T, B, C]; labels [B] or [T, B] (-100 = ignore)."""
     warm = min(int(round(warmup_ms / dt_ms)), logits.shape[0] - 1)
+    labels = labels.to(logits.device)
     if labels.dim() >= 2:
         pred = logits[warm:].argmax(-1)  # [T', B]
         lab = labels[warm:]
@@ -229,7 +251,7 @@ def data_task(name: str, n_hidden: int = 128, seed: int = 0, data_dir: str | Non
 
 
 class DataTask:
-    """``name`` in DATASETS; ``n_hidden`` hidden neurons; ``seed`` (the network's; batches follow
+    """``name`` in DATASETS; ``n_hidden`` hidden neurons, or a tuple: one hidden layer each; ``seed`` (the network's; batches follow
     the benchmark's seeded order); ``n_test``: test samples scored (``None``: the whole official
     test split). One epoch of an Experiment is one batch; the data set's
     :class:`Recipe` gives the defaults ``default_dt_ms``, ``default_epochs``
@@ -238,11 +260,15 @@ class DataTask:
     loss = "ce"
     score_name = "accuracy"
 
-    def __init__(self, name: str, n_hidden: int = 128, seed: int = 0, data_dir: str | None = None,
-                 n_test: int | None = None):
+    def __init__(self, name: str, n_hidden: int | tuple[int, ...] = 128, seed: int = 0,
+                 data_dir: str | None = None, n_test: int | None = None):
         if name not in DATASETS:
             raise ValueError(f"data set must be one of {DATASETS} (got {name!r})")
+        hidden = (n_hidden,) if isinstance(n_hidden, int) else tuple(n_hidden)
+        if not hidden or any(not isinstance(n, int) or n < 1 for n in hidden):
+            raise ValueError(f"n_hidden must be a positive integer per hidden layer (got {n_hidden!r})")
         self.name, self.n_hidden, self.seed = name, n_hidden, seed
+        self.hidden = hidden
         self.bench = classification_task(name, quick=False, data_dir=data_dir,
                                n_test=n_test or 10**9)  # None: every test sample
         self.warmup_ms = self.bench.warmup_ms
@@ -252,7 +278,7 @@ class DataTask:
         self.default_epochs = recipe.epochs * self.bench.batches_per_epoch
 
     def network_config(self, dt_ms: float = 1.0, **overrides):
-        return self.bench.sg_config(dt_ms, (self.n_hidden,), **overrides)
+        return self.bench.sg_config(dt_ms, self.hidden, **overrides)
 
     def batch(self, net, epoch: int = 0):
         return self.bench.train_batch(net.dt_ms, epoch)

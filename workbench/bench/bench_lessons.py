@@ -92,6 +92,19 @@ async def _students(base: str, slugs: list[str], n: int, timeout_s: float) -> li
     return out
 
 
+def _cpu_s(pid: int | None = None) -> float:
+    """CPU seconds used so far: by process ``pid`` (user + system, /proc/PID/stat), or by the
+    whole machine when ``pid`` is None (busy time in /proc/stat)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    if pid is not None:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+    with open("/proc/stat") as f:
+        cpu = [int(v) for v in f.readline().split()[1:]]
+    return (sum(cpu) - cpu[3] - cpu[4]) / tick  # all but idle and iowait
+
+
 def _wait_up(url: str, timeout_s: float = 120.0) -> None:
     deadline = time.time() + timeout_s
     while time.time() < deadline:
@@ -103,9 +116,26 @@ def _wait_up(url: str, timeout_s: float = 120.0) -> None:
     raise RuntimeError(f"the server at {url} did not answer")
 
 
+def _students_niced(base: str, slugs: list[str], n: int, timeout_s: float, nice: int) -> list[dict]:
+    """``_students`` in a thread of CPU niceness ``nice`` (Linux: per thread), which the browsers
+    it starts inherit; the server and the probe keep theirs."""
+    out = {}
+
+    def run():
+        if nice:
+            os.nice(nice)
+        out["rows"] = asyncio.run(_students(base, slugs, n, timeout_s))
+    t = threading.Thread(target=run)
+    t.start()
+    t.join()
+    return out["rows"]
+
+
 def lessons_load(students=(10, 30), lessons=("05", "07", "08"), timeout_s: float = 120.0,
-                 log=print) -> list[dict]:
-    """For each N of ``students``: N pages opening ``lessons`` at once on one fresh server."""
+                 browsers_nice: int = 0, log=print) -> list[dict]:
+    """For each N of ``students``: N pages opening ``lessons`` at once on one fresh server.
+    ``browsers_nice`` > 0 runs the browsers at that lower CPU priority, so that the server is
+    served first, as when each student's browser runs on the student's own machine."""
     from ..lesson_build import select, stored_path
     infos = select(list(lessons))
     missing = [i.slug for i in infos if not stored_path(i.path).exists()]
@@ -123,23 +153,30 @@ def lessons_load(students=(10, 30), lessons=("05", "07", "08"), timeout_s: float
             _wait_up(f"{base}/lessons")
             probe = Probe(f"{base}/lessons")
             probe.start()
-            rows = asyncio.run(_students(base, slugs, n, timeout_s))
+            server_cpu, all_cpu, wall = _cpu_s(server.pid), _cpu_s(), time.perf_counter()
+            rows = _students_niced(base, slugs, n, timeout_s, browsers_nice)
+            server_cpu, all_cpu = _cpu_s(server.pid) - server_cpu, _cpu_s() - all_cpu
+            wall = time.perf_counter() - wall
             probe.stop()
         finally:
             server.terminate()
             server.wait(timeout=30)
         ready = [r["ready_s"] for r in rows if r["ok"]]
         answers = [took for _, took in probe.samples]
-        res = {"students": n, "lessons": slugs, "ready": len(ready),
+        res = {"students": n, "lessons": slugs, "browsers_nice": browsers_nice, "ready": len(ready),
                "ready_median_s": round(statistics.median(ready), 2) if ready else None,
                "ready_max_s": round(max(ready), 2) if ready else None,
                "probe_requests": len(answers),
                "probe_median_s": round(statistics.median(answers), 3) if answers else None,
                "probe_max_s": round(max(answers), 3) if answers else None,
+               "wall_s": round(wall, 1), "server_cpu_s": round(server_cpu, 1),
+               "machine_cpu_s": round(all_cpu, 1),
                "rows": rows}
-        log(f"{n} students: {len(ready)}/{n} 'Lesson ready', median {res['ready_median_s']} s, "
+        log(f"{n} students{f' (browsers at nice {browsers_nice})' if browsers_nice else ''}: {len(ready)}/{n} 'Lesson ready', median {res['ready_median_s']} s, "
             f"worst {res['ready_max_s']} s; /lessons answered in median {res['probe_median_s']} s, "
-            f"worst {res['probe_max_s']} s ({len(answers)} requests)")
+            f"worst {res['probe_max_s']} s ({len(answers)} requests); CPU while they loaded: "
+            f"server {res['server_cpu_s']} s, whole machine {res['machine_cpu_s']} s "
+            f"(browsers, probe and all else: the difference) in {res['wall_s']} s")
         results.append(res)
     return results
 
@@ -151,9 +188,12 @@ def main(argv=None) -> int:
     ap.add_argument("--students", type=int, nargs="+", default=[10, 30])
     ap.add_argument("--lessons", nargs="+", default=["05", "07", "08"])
     ap.add_argument("--timeout", type=float, default=120.0, help="per page (s)")
+    ap.add_argument("--browsers-nice", type=int, default=0,
+                    help="run the browsers at this CPU niceness (19: lowest), so that they take "
+                         "only what the server leaves, as on the students' own machines")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args(argv)
-    results = lessons_load(args.students, args.lessons, args.timeout)
+    results = lessons_load(args.students, args.lessons, args.timeout, args.browsers_nice)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

@@ -46,7 +46,7 @@ class EncoderLabModel(param.Parameterized):
         err = y - estimate
         settle = t >= 5 * self.tau_ms  # the estimate starts at 0: judge it after it caught up
         return {"time_ms": t, "signal": y, "estimate": estimate, "spike_ms": t[spikes > 0],
-                "n_spikes": int(spikes.sum()),
+                "threshold": self.threshold, "n_spikes": int(spikes.sum()),
                 "rate_hz": float(spikes.sum()) / (DURATION_MS / 1000.0),
                 "rms_error": float(np.sqrt(np.mean(err[settle] ** 2))),
                 "max_error": float(np.abs(err[settle]).max()),

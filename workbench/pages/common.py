@@ -48,3 +48,22 @@ def download(label: str, filename: str, make_bytes, css: str) -> pn.widgets.File
     return pn.widgets.FileDownload(callback=callback, filename=filename, label=label,
                                    button_type="primary", button_style="outline",
                                    css_classes=[css], embed=False, sizing_mode="stretch_width")
+
+
+def lab_watcher(compute, show):
+    """A param watcher for a lab: ``show(compute())``. On a served page the computation runs in
+    the classroom's lab threads (:class:`workbench.serving.classroom.LabJobs`), off the event
+    loop, and only the newest request is shown; elsewhere (a notebook, a script) in place."""
+    served = pn.state.curdoc is not None and pn.state.curdoc.session_context is not None
+    if not served:
+        return lambda *_: show(compute())
+    from ..serving import classroom
+    asked = [0]
+
+    async def update(*_):
+        asked[0] += 1
+        mine = asked[0]
+        result = await classroom.LABS.run(compute)
+        if mine == asked[0]:  # a newer request supersedes this one
+            show(result)
+    return update

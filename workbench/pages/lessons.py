@@ -6,7 +6,6 @@ separate process, and its outputs appear here as its cells finish."""
 from __future__ import annotations
 
 import asyncio
-import base64
 import html
 import os
 import re
@@ -32,18 +31,34 @@ FIGURE_HTML = (
     '<script>Bokeh.embed.embed_item(__ITEM__, "fig");</script></body></html>')
 POLL_MS = 1000  # while a lesson builds, look for new outputs this often
 
-#: printed output: near-black on white, large enough to read when projected (WCAG AAA contrast)
-OUTPUT_CSS = """
-pre { color: #111111; background: #ffffff; border: 1px solid #c8c8c8; border-left: 4px solid #7b2d8e;
-      padding: 0.6em 0.8em; margin: 0.3em 0; font-size: 15px; line-height: 1.45;
-      white-space: pre-wrap; overflow-x: auto; }
+#: the lesson's text, code, printed output and errors (one stylesheet for a block of them):
+#: printed output near-black on white, large enough to read when projected (WCAG AAA contrast)
+LESSON_CSS = """
+:host { font-size: 1.02em; }
+code { color: #4a1259; background: #f3eef5; }
+table { border-collapse: collapse; margin: 0.5em 0; }
+th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
+blockquote { border-left: 4px solid #ddd; margin-left: 0; padding-left: 1em; color: #333; }
+details.wb-answer { border: 1px solid #ddd; border-radius: 4px; padding: 0.3em 0.8em; margin: 0.5em 0; }
+details > summary { cursor: pointer; font-weight: 600; color: #333; padding: 4px 0; }
+.wb-code pre { color: #111; background: #f6f6f6; padding: 0.5em; font-size: 13px; overflow-x: auto; }
+.wb-stdout pre { color: #111111; background: #ffffff; border: 1px solid #c8c8c8;
+  border-left: 4px solid #7b2d8e; padding: 0.6em 0.8em; margin: 0.3em 0; font-size: 15px;
+  line-height: 1.45; white-space: pre-wrap; overflow-x: auto; }
+.wb-error { color: #5c0000; background: #fff4f4; border: 1px solid #e6b3b3; border-radius: 4px;
+  padding: 0.6em 0.8em; margin: 0.3em 0; font-size: 14px; white-space: pre-wrap; }
+.wb-figure img { max-width: min(100%, 1100px); height: auto; }
 """
-CODE_CSS = ("summary { cursor: pointer; font-weight: 600; color: #333; padding: 4px 0; } "
-            "pre { color: #111; background: #f6f6f6; padding: 0.5em; font-size: 13px; "
-            "overflow-x: auto; }")
-#: inline code in the text: dark enough to read when projected
-TEXT_CSS = ":host { font-size: 1.02em; } code { color: #4a1259; background: #f3eef5; }"
-ERROR_CSS = "pre { color: #5c0000; background: #fff4f4; font-size: 14px; white-space: pre-wrap; }"
+_MD = None
+
+
+def _markdown(text: str) -> str:
+    """Markdown as HTML with markdown-it (the parser Panel's Markdown pane uses)."""
+    global _MD
+    if _MD is None:
+        from markdown_it import MarkdownIt
+        _MD = MarkdownIt("gfm-like").enable("table")
+    return _MD.render(text)
 
 _NB_CACHE: dict = {}
 _NB_LOCK = threading.Lock()
@@ -70,6 +85,7 @@ def _read_notebook(path):
     return nb
 
 
+
 def index() -> list:
     size = lesson_size()
     rows = ["Each lesson is one file in `lessons/` (jupytext percent format). Read it here with "
@@ -85,48 +101,82 @@ def index() -> list:
                              sizing_mode="stretch_width", styles={"font-size": "1.05em"})]
 
 
-def markdown_cell(text: str) -> list:
-    """Markdown with each ``<details><summary>…</summary>…</details>`` as a collapsed card."""
+# A lesson page is laid out from a *plan*, made once per version of the stored notebook and
+# shared by every session: static HTML (text, code, printed output, figures, errors) as strings,
+# consecutive ones merged into one pane, and the live parts as (kind, spec) tuples that each
+# session turns into fresh widgets. Few panes per page: less work for the server and the browser.
+
+
+def markdown_plan(text: str) -> list:
+    """Markdown with each ``<details><summary>…</summary>…</details>`` collapsed."""
     out, pos = [], 0
     for m in _DETAILS.finditer(text):
-        if text[pos:m.start()].strip():
-            out.append(pn.pane.Markdown(text[pos:m.start()], sizing_mode="stretch_width",
-                                        stylesheets=[TEXT_CSS]))
-        out.append(pn.Card(pn.pane.Markdown(m.group(2).strip(), sizing_mode="stretch_width",
-                                            stylesheets=[TEXT_CSS]),
-                           title=html.unescape(m.group(1)), collapsed=True,
-                           css_classes=["wb-answer"], sizing_mode="stretch_width"))
+        out.append(_markdown(text[pos:m.start()]))
+        out.append(f'<details class="wb-answer"><summary>{m.group(1)}</summary>'
+                   f"{_markdown(m.group(2).strip())}</details>")
         pos = m.end()
-    if text[pos:].strip():
-        out.append(pn.pane.Markdown(text[pos:], sizing_mode="stretch_width", stylesheets=[TEXT_CSS]))
-    return out
+    out.append(_markdown(text[pos:]))
+    return [h for h in out if h.strip()]
 
 
-def code_pane(source: str) -> pn.pane.HTML:
-    """A code cell's source, folded (plain HTML: no per-session Markdown rendering)."""
-    return pn.pane.HTML(f"<details><summary>code</summary><pre>{html.escape(source)}</pre>"
-                        "</details>", css_classes=["wb-code"], sizing_mode="stretch_width",
-                        stylesheets=[CODE_CSS])
+def code_html(source: str) -> str:
+    """A code cell's source, folded."""
+    return (f'<details class="wb-code"><summary>code</summary><pre>{html.escape(source)}</pre>'
+            "</details>")
 
 
-def printed(text: str, css: str = "wb-stdout") -> pn.pane.HTML:
+def printed(text: str) -> str:
     """Printed output, readable when projected."""
-    return pn.pane.HTML(f"<pre>{html.escape(text.rstrip())}</pre>", css_classes=[css],
-                        stylesheets=[OUTPUT_CSS if css == "wb-stdout" else ERROR_CSS],
-                        sizing_mode="stretch_width")
+    return f'<div class="wb-stdout"><pre>{html.escape(text.rstrip())}</pre></div>'
 
 
-def figure(stored: dict) -> pn.pane.HTML:
+def figure(stored: dict) -> str:
     """A stored figure drawn by the browser (``Bokeh.embed.embed_item`` in a frame that loads
     the server's own BokehJS): no Bokeh model is made on the server, so a page costs the server
     next to nothing per figure."""
     item = json.loads(stored["item"])
     height = int(item.pop("height", 0) or 400)
     doc = FIGURE_HTML.replace("__ITEM__", json.dumps(item).replace("</", "<\\/"))
-    return pn.pane.HTML(f'<iframe srcdoc="{html.escape(doc, quote=True)}" title="figure" '
-                        f'style="width:100%;height:{height + 20}px;border:0" loading="lazy">'
-                        "</iframe>", sizing_mode="stretch_width", height=height + 30,
-                        css_classes=["wb-figure"])
+    return (f'<div class="wb-figure"><iframe srcdoc="{html.escape(doc, quote=True)}" '
+            f'title="figure" style="width:100%;height:{height + 20}px;border:0" loading="lazy">'
+            "</iframe></div>")
+
+
+def output_plan(outputs: list) -> list:
+    """A code cell's stored outputs as plan items."""
+    mimes = [o.get("data", {}) for o in outputs if o.get("output_type") in
+             ("display_data", "execute_result")]
+    quiet = any(EXERCISE_MIME in d or SOLUTION_MIME in d for d in mimes)  # the box says it all
+    text = "".join(o.get("text", "") for o in outputs
+                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
+    parts = [printed(text)] if text.strip() and not quiet else []
+    for o in outputs:
+        kind = o.get("output_type")
+        if kind == "error":
+            parts.append(f'<div class="wb-error">This cell failed: '
+                         f"{html.escape(str(o.get('ename')))}: {html.escape(str(o.get('evalue')))}"
+                         " (the rest of the lesson still shows)</div>")
+            continue
+        if kind not in ("display_data", "execute_result"):
+            continue
+        data = o.get("data", {})
+        if VIEW_MIME in data:
+            parts.append(("view", data[VIEW_MIME]))
+        elif FIGURE_MIME in data:
+            parts.append(figure(data[FIGURE_MIME]))
+        elif EXERCISE_MIME in data:
+            parts.append(("exercise", data[EXERCISE_MIME]))
+        elif SOLUTION_MIME in data:
+            v = data[SOLUTION_MIME]
+            parts.append(f'<div class="wb-solution-value"><p><b>Reference answer '
+                         f"{html.escape(v['name'])}:</b> <code>{html.escape(repr(v['value']))}"
+                         f"</code><br><b>Why:</b> {html.escape(v['why'])}</p></div>")
+        elif "image/png" in data:
+            parts.append(f'<div class="wb-figure"><img src="data:image/png;base64,'
+                         f'{data["image/png"].strip()}" alt="figure"></div>')
+        elif kind == "execute_result" and data.get("text/plain", "").strip():
+            parts.append(printed(data["text/plain"]))
+    return parts
 
 
 def answer_box(spec: dict) -> pn.Column:
@@ -157,45 +207,69 @@ def answer_box(spec: dict) -> pn.Column:
                              "padding": "4px"})
 
 
-def render_outputs(outputs: list) -> list:
-    """A code cell's stored outputs as this session's panes."""
-    mimes = [o.get("data", {}) for o in outputs if o.get("output_type") in
-             ("display_data", "execute_result")]
-    quiet = any(EXERCISE_MIME in d or SOLUTION_MIME in d for d in mimes)  # the box says it all
-    text = "".join(o.get("text", "") for o in outputs
-                   if o.get("output_type") == "stream" and o.get("name") == "stdout")
-    parts = [printed(text)] if text.strip() and not quiet else []
-    for o in outputs:
-        kind = o.get("output_type")
-        if kind == "error":
-            parts.append(pn.pane.Alert(f"This cell failed: {o.get('ename')}: {o.get('evalue')}"
-                                       " (the rest of the lesson still shows)",
-                                       alert_type="danger", css_classes=["wb-error"]))
+
+def lesson_plan(nb) -> list:
+    """The whole executed lesson as plan items."""
+    out = []
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            out += markdown_plan(cell.source)
+        elif "solution" in cell.metadata.get("tags", []):
+            out.append(("solution", [code_html(cell.source), *output_plan(cell.get("outputs", []))]))
+        else:
+            out += [code_html(cell.source), *output_plan(cell.get("outputs", []))]
+    return out
+
+
+def solution_card(*objects) -> pn.Card:
+    """A reference answer: collapsed until opened."""
+    return pn.Card(*objects, title="Reference answer (open it after trying)", collapsed=True,
+                   css_classes=["wb-answer", "wb-solution"], sizing_mode="stretch_width")
+
+
+def realize(plan: list) -> list:
+    """This session's panes for ``plan``: consecutive HTML in one pane, live parts made fresh."""
+    out, run = [], []
+
+    def flush():
+        if run:
+            out.append(pn.pane.HTML("".join(run), sizing_mode="stretch_width",
+                                    stylesheets=[LESSON_CSS], css_classes=["wb-text"]))
+            run.clear()
+    for item in plan:
+        if isinstance(item, str):
+            run.append(item)
             continue
-        if kind not in ("display_data", "execute_result"):
-            continue
-        data = o.get("data", {})
+        flush()
+        kind, spec = item
         try:
-            if VIEW_MIME in data:
-                parts.append(make_view(data[VIEW_MIME]))
-            elif FIGURE_MIME in data:
-                parts.append(figure(data[FIGURE_MIME]))
-            elif EXERCISE_MIME in data:
-                parts.append(answer_box(data[EXERCISE_MIME]))
-            elif SOLUTION_MIME in data:
-                s = data[SOLUTION_MIME]
-                parts.append(pn.pane.Markdown(
-                    f"**Reference answer {s['name']}:** `{s['value']!r}`  \n**Why:** {s['why']}",
-                    css_classes=["wb-solution-value"], sizing_mode="stretch_width"))
-            elif "image/png" in data:
-                parts.append(pn.pane.PNG(base64.b64decode(data["image/png"]), sizing_mode="scale_width",
-                                         max_width=1100, css_classes=["wb-figure"]))
-            elif kind == "execute_result" and data.get("text/plain", "").strip():
-                parts.append(printed(data["text/plain"]))
+            if kind == "view":
+                out.append(make_view(spec))
+            elif kind == "exercise":
+                out.append(answer_box(spec))
+            else:
+                out.append(solution_card(*realize(spec)))
         except Exception as err:  # a view that cannot be made here: say so, show the rest
-            parts.append(pn.pane.Alert(f"This output cannot be shown: {type(err).__name__}: {err}",
-                                       alert_type="warning", css_classes=["wb-error"]))
-    return parts
+            out.append(pn.pane.Alert(f"This output cannot be shown: {type(err).__name__}: {err}",
+                                     alert_type="warning", css_classes=["wb-error"]))
+    flush()
+    return out
+
+
+_PLANS: dict = {}
+
+
+def stored_plan(path, nb) -> list:
+    """``lesson_plan(nb)``, made once per version of the file at ``path``."""
+    stamp = os.stat(path).st_mtime_ns
+    with _NB_LOCK:
+        hit = _PLANS.get(str(path))
+        if hit and hit[0] == stamp:
+            return hit[1]
+    plan = lesson_plan(nb)
+    with _NB_LOCK:
+        _PLANS[str(path)] = (stamp, plan)
+    return plan
 
 
 class LessonView:
@@ -213,44 +287,44 @@ class LessonView:
         self.builder = None  # the build process this view started, if any
         self.ready = False
         nb = _read_notebook(self.stored)
-        self.layout = [self.status] + self.cells(nb or lesson_build.read_source(info.path))
-        if nb is not None:
-            self.fill(nb, complete=True)
-        else:
+        if nb is not None:  # built: laid out at once from the plan every session shares
+            self.layout = [self.status, *realize(stored_plan(self.stored, nb))]
+            self.finish(nb)
+        else:  # building: the source's cells, each code cell's outputs filled in as it finishes
+            self.layout = [self.status, *self.cells(lesson_build.read_source(info.path))]
             self.progress()
 
     def cells(self, nb) -> list:
         out = []
         for i, cell in enumerate(nb.cells):
             if cell.cell_type == "markdown":
-                out += markdown_cell(cell.source)
+                out += realize(markdown_plan(cell.source))
                 continue
-            code = code_pane(cell.source)
+            code = realize([code_html(cell.source)])
             self.slots[i] = pn.Column(sizing_mode="stretch_width")
             if "solution" in cell.metadata.get("tags", []):
-                out.append(pn.Card(code, self.slots[i], title="Reference answer (open it after trying)",
-                                   collapsed=True, css_classes=["wb-answer", "wb-solution"],
-                                   sizing_mode="stretch_width"))
+                out.append(solution_card(*code, self.slots[i]))
             else:
-                out += [code, self.slots[i]]
+                out += [*code, self.slots[i]]
         return out
 
-    def fill(self, nb, complete: bool, done: int | None = None) -> None:
+    def fill(self, nb, done: int | None = None) -> None:
         """Show the outputs of every finished cell not shown yet."""
         for i, cell in enumerate(nb.cells):
             if i not in self.slots or (done is not None and i >= done):
                 continue
             outputs = cell.get("outputs", [])
-            if self.shown.get(i) != len(outputs) or i not in self.shown:
-                self.slots[i].objects = render_outputs(outputs)
+            if self.shown.get(i) != len(outputs):
+                self.slots[i].objects = realize(output_plan(outputs))
                 self.shown[i] = len(outputs)
-        if complete:
-            meta = nb.metadata.get("spikinggamma", {})
-            failed = len(meta.get("errors", []))
-            self.status.object = (f"Lesson ready ({self.size} size, built {meta.get('built', '')}; "
-                                  "same seed, same figures)."
-                                  + (f" {failed} cell(s) failed: see the red boxes." if failed else ""))
-            self.ready = True
+
+    def finish(self, nb) -> None:
+        meta = nb.metadata.get("spikinggamma", {})
+        failed = len(meta.get("errors", []))
+        self.status.object = (f"Lesson ready ({self.size} size, built {meta.get('built', '')}; "
+                              "same seed, same figures)."
+                              + (f" {failed} cell(s) failed: see the red boxes." if failed else ""))
+        self.ready = True
 
     def progress(self) -> bool:
         """Look for a stored or a partly built notebook; → True once the lesson is ready."""
@@ -258,13 +332,14 @@ class LessonView:
             return True
         nb = _read_notebook(self.stored)
         if nb is not None:
-            self.fill(nb, complete=True)
+            self.fill(nb)
+            self.finish(nb)
             return True
         partial = _read_notebook(self.building)
         n = len(self.slots)
         if partial is not None:
             done = partial.metadata.get("spikinggamma", {}).get("cells_done", 0)
-            self.fill(partial, complete=False, done=done)
+            self.fill(partial, done=done)
             ran = sum(1 for i in self.slots if i < done)
             self.status.object = (f"Building the lesson ({self.size} size): {ran} of {n} code cells "
                                   "run; outputs appear as each cell finishes.")

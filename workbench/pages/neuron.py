@@ -5,7 +5,7 @@ import holoviews as hv
 import panel as pn
 
 from ..models.neuron import URL_KEYS, NeuronLabModel
-from .common import download, setting, template
+from .common import download, lab_watcher, setting, template
 
 W = 520
 
@@ -37,21 +37,26 @@ def figures(d: dict):
     return hv.Layout([inp, buckets, out, kern]).cols(1)
 
 
-def lab_view(model: NeuronLabModel, keys=tuple(URL_KEYS)):
+def lab_view(model: NeuronLabModel, keys=tuple(URL_KEYS), on_show=None):
     """Widgets for the settings ``keys`` and the live figures: ``(widgets, main, data)``, where
-    ``data["d"]`` is the latest simulation (the Lessons page embeds the same view)."""
+    ``data["d"]`` is the latest simulation shown (the Lessons page embeds the same view);
+    ``on_show(d)``, if given, is called with each simulation shown, the first one included."""
     widgets = [w for name in keys for w in setting(model, name)]  # from the model's params
     data = {"d": model.simulate()}
     plot = pn.pane.HoloViews(figures(data["d"]), backend="bokeh", css_classes=["wb-neuron-plot"])
     warn = pn.pane.Alert(data["d"]["warning"], alert_type="warning", css_classes=["wb-warning"],
                          visible=bool(data["d"]["warning"]))
 
-    def update(*_):
-        data["d"] = model.simulate()
-        plot.object = figures(data["d"])
-        warn.object, warn.visible = data["d"]["warning"], bool(data["d"]["warning"])
+    def show(d):
+        data["d"] = d
+        plot.object = figures(d)
+        warn.object, warn.visible = d["warning"], bool(d["warning"])
+        if on_show is not None:
+            on_show(d)
 
-    model.param.watch(update, list(URL_KEYS))
+    if on_show is not None:
+        on_show(data["d"])
+    model.param.watch(lab_watcher(model.simulate, show), list(URL_KEYS))
     return widgets, pn.Column(warn, plot, sizing_mode="stretch_width"), data
 
 

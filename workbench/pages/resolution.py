@@ -5,8 +5,6 @@ progress bar); then the test-dt slider runs the same trained networks at any dt 
 """
 from __future__ import annotations
 
-import threading
-
 import holoviews as hv
 import holoviews.plotting.bokeh  # noqa: F401  (options below are bokeh options)
 import numpy as np
@@ -14,6 +12,7 @@ import pandas as pd
 import panel as pn
 
 from ..models.resolution import DTS_MS, KINDS, LIF_KINDS, SG_KINDS, URL_KEYS, table_rows
+from ..serving import classroom
 from ..serving.resolution import ResolutionExplorer
 from .common import download, setting, template
 
@@ -100,15 +99,17 @@ def create_page(model: ResolutionExplorer | None = None):
         def target():
             for job in jobs:
                 try:
+                    classroom.check_stopping()
                     job()
                 except ValueError as err:  # bad settings: say so, keep the page running
                     work["error"] = str(err)
                     break
+                except classroom.Stopping:
+                    break
                 finally:
                     work["done"] += 1
 
-        work["thread"] = threading.Thread(target=target, daemon=True)
-        work["thread"].start()
+        work["thread"] = classroom.background(target)
 
     def draw():
         res, probe = model.results, model.probe_results

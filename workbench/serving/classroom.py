@@ -1,7 +1,8 @@
 """One server, many students: per-session limits and a queue of training slots. No Panel here.
 
 A server process trains at most ``max_training`` runs at once, each in its slot's worker process
-(:mod:`workbench.serving.worker`). A session that presses Play while every slot is taken waits in
+(:mod:`workbench.serving.worker`), and computes at most ``max_lab_jobs`` lab views at once (a
+slider moved in the Neuron, encoder or gradient lab), each in a thread off the event loop. A session that presses Play while every slot is taken waits in
 a first-come queue (its status says so); a run holding a slot gives it up after ``turn_s``
 seconds when others wait, and joins the back of the queue, so every student trains in turns. A
 running session without any user action for ``idle_minutes`` is paused and gives its slot back.
@@ -11,8 +12,11 @@ running session without any user action for ``idle_minutes`` is paused and gives
 """
 from __future__ import annotations
 
+import asyncio
+import atexit
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from engine.config import check_positive
@@ -30,6 +34,7 @@ class Limits:
         torch_threads: torch CPU threads of the server process (1: many small runs share cores).
         max_redraws_per_s: a training session's page is updated (status line and plots, one
             message) this often; the newest epoch is shown, those between are skipped.
+        max_lab_jobs: lab computations at once (threads); the others wait their turn.
     """
 
     max_training: int = 2
@@ -38,6 +43,7 @@ class Limits:
     max_hidden: int = 200
     torch_threads: int = 1
     max_redraws_per_s: float = 3.0
+    max_lab_jobs: int = 2
 
     def __post_init__(self) -> None:
         check_positive("max_training", self.max_training, integer=True, minimum=1, inclusive=True)
@@ -46,6 +52,7 @@ class Limits:
         check_positive("max_hidden", self.max_hidden, integer=True, minimum=1, inclusive=True)
         check_positive("torch_threads", self.torch_threads, integer=True, minimum=1, inclusive=True)
         check_positive("max_redraws_per_s", self.max_redraws_per_s)
+        check_positive("max_lab_jobs", self.max_lab_jobs, integer=True, minimum=1, inclusive=True)
 
 
 class Slots:
@@ -148,14 +155,59 @@ class Slots:
             return len(self._holders)
 
 
+class LabJobs:
+    """Lab computations in at most ``n`` threads, first come, first served: a class moving
+    sliders queues here while the event loop keeps answering every page."""
+
+    def __init__(self, n: int):
+        self._pool = ThreadPoolExecutor(max_workers=n, thread_name_prefix="lab")
+
+    async def run(self, fn, *args):
+        """``fn(*args)`` in a lab thread, awaited."""
+        return await asyncio.wrap_future(self._pool.submit(fn, *args))
+
+
+class Stopping(Exception):
+    """The server is shutting down: a background job stops at its next check."""
+
+
+STOPPING = threading.Event()
+_BACKGROUND: list[threading.Thread] = []
+
+
+def check_stopping() -> None:
+    """Raise :class:`Stopping` once the server shuts down (a long job calls this between steps)."""
+    if STOPPING.is_set():
+        raise Stopping("the server is shutting down")
+
+
+def background(target) -> threading.Thread:
+    """Start ``target()`` in a daemon thread that the server stops at exit: a thread killed in
+    the middle of a torch operation aborts the whole process ("terminate called …")."""
+    thread = threading.Thread(target=target, daemon=True)
+    _BACKGROUND[:] = [t for t in _BACKGROUND if t.is_alive()] + [thread]
+    thread.start()
+    return thread
+
+
+@atexit.register
+def _stop_background(timeout_s: float = 30.0) -> None:
+    """At exit: ask every background job to stop, and wait for it at its next check."""
+    STOPPING.set()
+    deadline = time.monotonic() + timeout_s
+    for thread in _BACKGROUND:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
 LIMITS = Limits()
 SLOTS = Slots(LIMITS.max_training)
+LABS = LabJobs(LIMITS.max_lab_jobs)
 
 
 def configure(limits: Limits) -> None:
     """Use ``limits`` for sessions created from now on (a fresh slot pool of their size)."""
-    global LIMITS, SLOTS
+    global LIMITS, SLOTS, LABS
     import torch
 
-    LIMITS, SLOTS = limits, Slots(limits.max_training)
+    LIMITS, SLOTS, LABS = limits, Slots(limits.max_training), LabJobs(limits.max_lab_jobs)
     torch.set_num_threads(limits.torch_threads)

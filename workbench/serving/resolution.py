@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..models.resolution import (DEFAULT_EPOCHS, DTS_MS, KINDS, LIF_KINDS, SG_KINDS,  # noqa: F401
                                  TEST_DT_BOUNDS, ResolutionModel, table_rows)
+from . import classroom
 from . import resolution_store as store
 
 __all__ = ["ResolutionExplorer"]
@@ -59,6 +60,7 @@ class ResolutionExplorer(ResolutionModel):
         self.progress = 0
 
         def tick(done):
+            classroom.check_stopping()  # the server is shutting down: stop between epochs
             self.progress = min(100, int(100 * done / total))
 
         nets = {}
@@ -94,6 +96,7 @@ class ResolutionExplorer(ResolutionModel):
         task = self.task()
         out = {}
         for kind in kinds:
+            classroom.check_stopping()  # the server is shutting down: stop between networks
             if kind in SG_KINDS:
                 out[kind] = test_at_dt(task, nets[kind], [f"{dt:g}" for dt in dts])
             else:
