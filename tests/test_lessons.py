@@ -159,6 +159,9 @@ def test_the_page_never_runs_lesson_code_in_the_server_process(tmp_path, monkeyp
     again = page.LessonView(info, "small")
     assert again.ready and "Lesson ready" in again.status.object
     assert len(probe.read_text().split()) == 1
+    # laid out from the stored notebook's plan: the printed line in one of few panes
+    assert any("ran in" in str(getattr(p, "object", "")) for p in again.layout)
+    assert page.stored_plan(stored, nb) is page.stored_plan(stored, nb)  # made once per version
 
 
 # ---------------------------------------------------------------------- in the real browser
@@ -231,6 +234,14 @@ def test_lessons_page_lists_every_lesson_with_whole_promises(page, lesson_server
     page.wait_for_selector(".wb-error", timeout=30000)
     assert "no_such_lesson" in _text(page, ".wb-error")
     assert page.errors == []
+
+
+def test_a_class_receives_built_lessons_whole(lesson_server, lesson_cache):
+    """What the load benchmark's `document` client does: several students at once receive a
+    lesson's whole document, status "Lesson ready" included, without a browser."""
+    from workbench.bench.bench_lessons import _documents
+    rows = _documents(lesson_server, [SLUGS[0], SLUGS[6]], 4, timeout_s=300)
+    assert [r["ok"] for r in rows] == [True] * 4, rows
 
 
 @pytest.mark.parametrize("slug", SLUGS)

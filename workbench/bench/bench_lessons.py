@@ -2,6 +2,7 @@
 
     spikinggamma lessons build --lessons 05 07 08          # first: the lessons are built
     python -m workbench.bench.bench_lessons --students 10 30 [--lessons 05 07 08]
+    python -m workbench.bench.bench_lessons --students 10 30 --client document
 
 Starts ``spikinggamma serve`` (without its background build), then, for each N, opens N real
 browser pages (headless chromium, one context each, lessons assigned in turn) at once and
@@ -9,6 +10,13 @@ measures for each the time from navigation to its status line saying "Lesson rea
 stored output shown, live views and framed pages included in the page). Meanwhile a probe asks
 the server for another page (``GET /lessons``, plain HTTP) every half second and records how
 long each answer took. Reports median and worst of both; asserts nothing about time.
+
+``--client document`` measures the server's part alone: each student is a Bokeh client
+(``bokeh.client.pull_session``, in a thread) that asks for the lesson's session and receives its
+whole document, every stored output included, without rendering it, as a student's browser on
+its own machine would receive it; "ready" is when the received status line says "Lesson ready".
+On a 2-core machine ten chromium pages rendering beside the server take most of the CPU, so the
+browser mode measures this machine's browsers as much as the server.
 """
 from __future__ import annotations
 
@@ -116,6 +124,42 @@ def _wait_up(url: str, timeout_s: float = 120.0) -> None:
     raise RuntimeError(f"the server at {url} did not answer")
 
 
+def _documents(base: str, slugs: list[str], n: int, timeout_s: float) -> list[dict]:
+    """N Bokeh clients at once, each pulling one lesson's whole document (no rendering)."""
+    import panel.models  # noqa: F401  (registers Panel's model types for the client)
+    import panel.template  # noqa: F401
+    from bokeh.client import pull_session
+
+    start, rows = threading.Barrier(n + 1), [None] * n
+
+    def status_of(doc) -> str:
+        return next((str(getattr(m, "text", "")) for m in doc.models
+                     if "wb-status" in (getattr(m, "css_classes", None) or [])), "")
+
+    def one(i: int) -> None:
+        slug = slugs[i % len(slugs)]
+        start.wait()
+        t0 = time.perf_counter()
+        ok = False
+        try:
+            session = pull_session(url=f"{base}/lessons", arguments={"lesson": slug},
+                                   max_message_size=200 * 2**20)
+            ok = "Lesson ready" in status_of(session.document)
+            session.close()
+        except Exception:  # reported as not ready
+            pass
+        rows[i] = {"student": i, "lesson": slug, "ready_s": time.perf_counter() - t0, "ok": ok}
+    threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+    for t in threads:
+        t.start()
+    time.sleep(0.5)
+    start.wait()  # every student at the same moment
+    for t in threads:
+        t.join(timeout_s)
+    return [r or {"student": i, "lesson": slugs[i % len(slugs)], "ready_s": timeout_s, "ok": False}
+            for i, r in enumerate(rows)]
+
+
 def _students_niced(base: str, slugs: list[str], n: int, timeout_s: float, nice: int) -> list[dict]:
     """``_students`` in a thread of CPU niceness ``nice`` (Linux: per thread), which the browsers
     it starts inherit; the server and the probe keep theirs."""
@@ -132,7 +176,7 @@ def _students_niced(base: str, slugs: list[str], n: int, timeout_s: float, nice:
 
 
 def lessons_load(students=(10, 30), lessons=("05", "07", "08"), timeout_s: float = 120.0,
-                 browsers_nice: int = 0, log=print) -> list[dict]:
+                 browsers_nice: int = 0, client: str = "browser", log=print) -> list[dict]:
     """For each N of ``students``: N pages opening ``lessons`` at once on one fresh server.
     ``browsers_nice`` > 0 runs the browsers at that lower CPU priority, so that the server is
     served first, as when each student's browser runs on the student's own machine."""
@@ -154,7 +198,8 @@ def lessons_load(students=(10, 30), lessons=("05", "07", "08"), timeout_s: float
             probe = Probe(f"{base}/lessons")
             probe.start()
             server_cpu, all_cpu, wall = _cpu_s(server.pid), _cpu_s(), time.perf_counter()
-            rows = _students_niced(base, slugs, n, timeout_s, browsers_nice)
+            rows = (_documents(base, slugs, n, timeout_s) if client == "document" else
+                    _students_niced(base, slugs, n, timeout_s, browsers_nice))
             server_cpu, all_cpu = _cpu_s(server.pid) - server_cpu, _cpu_s() - all_cpu
             wall = time.perf_counter() - wall
             probe.stop()
@@ -163,7 +208,7 @@ def lessons_load(students=(10, 30), lessons=("05", "07", "08"), timeout_s: float
             server.wait(timeout=30)
         ready = [r["ready_s"] for r in rows if r["ok"]]
         answers = [took for _, took in probe.samples]
-        res = {"students": n, "lessons": slugs, "browsers_nice": browsers_nice, "ready": len(ready),
+        res = {"students": n, "lessons": slugs, "client": client, "browsers_nice": browsers_nice, "ready": len(ready),
                "ready_median_s": round(statistics.median(ready), 2) if ready else None,
                "ready_max_s": round(max(ready), 2) if ready else None,
                "probe_requests": len(answers),
@@ -172,7 +217,9 @@ def lessons_load(students=(10, 30), lessons=("05", "07", "08"), timeout_s: float
                "wall_s": round(wall, 1), "server_cpu_s": round(server_cpu, 1),
                "machine_cpu_s": round(all_cpu, 1),
                "rows": rows}
-        log(f"{n} students{f' (browsers at nice {browsers_nice})' if browsers_nice else ''}: {len(ready)}/{n} 'Lesson ready', median {res['ready_median_s']} s, "
+        how = (" (documents, not rendered)" if client == "document" else
+               f" (browsers at nice {browsers_nice})" if browsers_nice else "")
+        log(f"{n} students{how}: {len(ready)}/{n} 'Lesson ready', median {res['ready_median_s']} s, "
             f"worst {res['ready_max_s']} s; /lessons answered in median {res['probe_median_s']} s, "
             f"worst {res['probe_max_s']} s ({len(answers)} requests); CPU while they loaded: "
             f"server {res['server_cpu_s']} s, whole machine {res['machine_cpu_s']} s "
@@ -191,9 +238,13 @@ def main(argv=None) -> int:
     ap.add_argument("--browsers-nice", type=int, default=0,
                     help="run the browsers at this CPU niceness (19: lowest), so that they take "
                          "only what the server leaves, as on the students' own machines")
+    ap.add_argument("--client", choices=("browser", "document"), default="browser",
+                    help="browser: headless chromium pages; document: Bokeh clients that "
+                         "receive each lesson's document without rendering it (the server's part)")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args(argv)
-    results = lessons_load(args.students, args.lessons, args.timeout, args.browsers_nice)
+    results = lessons_load(args.students, args.lessons, args.timeout, args.browsers_nice,
+                           args.client)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
