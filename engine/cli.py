@@ -58,6 +58,8 @@ def _train(args: argparse.Namespace) -> int:
     args.dt_ms = args.dt_ms if args.dt_ms is not None else getattr(task, "default_dt_ms", 1.0)
     args.epochs = args.epochs if args.epochs is not None else getattr(task, "default_epochs", 300)
     args.mode = args.mode if args.mode is not None else getattr(task, "default_mode", "traces")
+    if args.train_dt_ms is None and getattr(task, "train_dt_factors", None):
+        args.train_dt_ms = [factor * args.dt_ms for factor in task.train_dt_factors]
     schedule = getattr(task, "lr_schedule", None)
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
                     train_dt_ms=args.train_dt_ms, lr_schedule=schedule,
@@ -86,8 +88,8 @@ def _train(args: argparse.Namespace) -> int:
             bar.close()
     score = ex.task.score_name
     first_best = max(ex.history, key=lambda r: r[score])  # the first epoch reaching the best
-    out = {"task": args.task, "dt_ms": args.dt_ms, "mode": args.mode, "epochs": args.epochs,
-           "seed": args.seed, "final_loss": ex.history[-1]["loss"],
+    out = {"task": args.task, "dt_ms": args.dt_ms, "train_dt_ms": args.train_dt_ms,
+           "mode": args.mode, "epochs": args.epochs, "seed": args.seed, "final_loss": ex.history[-1]["loss"],
            f"best_train_{score}": first_best[score], "first_epoch_at_best": first_best["epoch"],
            "train_s_to_best": round(sum(r["wall_s"] for r in ex.history[:first_best["epoch"] + 1]), 2),
            **metrics, "peak_memory_mb": round(mem.total_peak_mb, 1),
@@ -133,7 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--bucket-weights", choices=["neuron", "synapse"], default=None)
     tr.add_argument("--adaptive-threshold", action="store_true")
     tr.add_argument("--train-dt-ms", type=float, nargs="+", default=None, metavar="DT",
-                    help="draw each epoch's dt from these (ms); default: every epoch at --dt-ms")
+                    help="draw each epoch's dt from these (ms); default: every epoch at --dt-ms, "
+                         "pattern: 2×dt and dt (one value: every epoch at it)")
     tr.add_argument("--test-dt-ms", nargs="+", default=None, metavar="DT",
                     help="after training, evaluate the same network at each of these dt (ms)")
     tr.add_argument("--discretisation", choices=["exact", "paper"], default=None,

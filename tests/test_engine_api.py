@@ -182,6 +182,18 @@ def test_experiment_draws_each_epoch_dt_and_returns_home():
         Experiment("coincidence", train_dt_ms=(0.0,))
 
 
+def test_cli_pattern_trains_at_two_resolutions_unless_told(capsys):
+    from engine.cli import main
+    rows = {}
+    for extra in ([], ["--train-dt-ms", "1"], ["--dt-ms", "0.5"]):
+        assert main(["train", "--task", "pattern", "--epochs", "2", "--n-hidden", "8", "--json",
+                     *extra]) == 0
+        rows[" ".join(extra)] = json.loads(capsys.readouterr().out)
+    assert rows[""]["train_dt_ms"] == [2.0, 1.0]  # the task's factors times --dt-ms
+    assert rows["--train-dt-ms 1"]["train_dt_ms"] == [1.0]
+    assert rows["--dt-ms 0.5"]["train_dt_ms"] == [1.0, 0.5] and rows["--dt-ms 0.5"]["dt_ms"] == 0.5
+
+
 def test_cli_bad_value_is_a_clear_error():
     out = subprocess.run([sys.executable, "-m", "engine.cli", "train", "--dt-ms", "-1",
                           "--epochs", "1"], capture_output=True, text=True, timeout=120)

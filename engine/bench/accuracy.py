@@ -15,7 +15,7 @@ import statistics
 
 MODELS = ("sg-spatial", "sg-traces", "lif-bptt", "lif-ottt")
 TASKS = ("qtdb", "fsdd", "nmnist", "smnist")
-HIDDEN = {"quick": (64,), "full": (128,)}
+HIDDEN = {"quick": (64,)}  # full size: each data set's recipe (engine.tasks.datasets.RECIPES)
 QUICK_EPOCHS = 1
 TRACES_FRACTION = {"quick": 0.5, "full": 0.34}
 
@@ -25,7 +25,8 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
         spike_costs=None, hidden: tuple[int, ...] | None = None) -> list[dict]:
     """One row per task, model, seed (and spike-cost weight, when ``spike_costs`` lists several:
     the accuracy–spikes trade-off; ``None``: the recipe's for SpikingGamma, none for LIF).
-    ``hidden``: neurons per hidden layer for every model (default ``HIDDEN`` of the size)."""
+    ``hidden``: neurons per hidden layer for every model (default: quick ``HIDDEN``, full the
+    data set's recipe)."""
     import torch
 
     from .models import BenchModel
@@ -36,8 +37,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
     torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     size = "quick" if quick else "full"
-    hidden = hidden or HIDDEN[size]
-    if any(n < 1 for n in hidden):
+    if hidden is not None and (not hidden or any(n < 1 for n in hidden)):
         raise ValueError(f"hidden: neurons per hidden layer must be >= 1 (got {hidden})")
     rows = []
     tasks, models = tasks or TASKS, models or MODELS
@@ -49,6 +49,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
             log(f"{name}: {err!r}")
             continue
         recipe = task.recipe
+        layers = hidden or (HIDDEN["quick"] if quick else recipe.hidden)
         dt = recipe.dt_ms
         n_epochs = epochs or (QUICK_EPOCHS if quick else recipe.epochs)
         for kind in models:
@@ -58,14 +59,14 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                 n_batches = max(1, int(n_batches * fraction))
             for seed, cost in ((s, c) for c in (spike_costs or (None,)) for s in seeds):
                 try:
-                    model = BenchModel(kind, task, dt, hidden=hidden, lr=recipe.lr, seed=seed,
+                    model = BenchModel(kind, task, dt, hidden=layers, lr=recipe.lr, seed=seed,
                                        lr_schedule=recipe.lr_schedule, total_updates=n_batches,
                                        spike_cost=_spike_cost(kind, recipe, cost))
                     info = train(model, task, dt, n_batches)
                     m = evaluate(model, task, dt)
                     row = {"task": name, "model": kind, "seed": seed, "dt_ms": dt,
                            **({} if cost is None else {"spike_cost": cost}),
-                           "hidden": "x".join(map(str, hidden)), "params": model.n_params,
+                           "hidden": "x".join(map(str, layers)), "params": model.n_params,
                            "train_batches": n_batches, "batch_size": task.batch_size,
                            "n_train": task.n_train, "n_test": task.n_test, "crop_ms": task.crop_ms,
                            "accuracy_pct": round(m["accuracy"], 2),

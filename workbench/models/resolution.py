@@ -15,6 +15,9 @@ LIF_KINDS = {"lif-bptt": "bptt", "lif-ottt": "ottt"}
 SG_KINDS = {"sg-spatial": {}, "sg-impulses": {"input_synapse_ms": 0.0}}
 KINDS = (*SG_KINDS, *LIF_KINDS)
 DEFAULT_EPOCHS = 150
+#: the explorer's networks learn at one dt (1 ms); the task's default cost (2e-4) is chosen for
+#: training at 2 and 1 ms, and at 1 ms alone a cost above 1e-4 loses targets at 2 ms (BENCHMARKS.md)
+SPIKE_COST = 1e-4
 #: URL query keys of the settings (the page syncs them with pn.state.location)
 URL_KEYS = {"epochs": "epochs", "seed": "seed"}
 
@@ -36,7 +39,7 @@ class ResolutionModel(param.Parameterized):
 
     def task(self):
         from engine.tasks import PatternTask
-        return PatternTask(seed=self.seed)
+        return PatternTask(seed=self.seed, spike_cost=SPIKE_COST)
 
 
 def table_rows(results: dict, probe: dict | None = None) -> list[dict]:
