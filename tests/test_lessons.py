@@ -286,7 +286,7 @@ def test_lesson_page_shows_the_stored_lesson_live(page, lesson_server, lesson_ca
     # a reference answer stays hidden until its card is opened, then shows value and why
     value = page.locator(".wb-solution .wb-solution-value").first
     assert not value.is_visible()
-    page.locator(".wb-solution .card-header").first.click()
+    page.locator(".wb-solution summary").first.click()
     value.wait_for(state="visible", timeout=10000)
     opened = " ".join(value.evaluate(SHOWN_TEXT).split())
     assert ref["why"][:40] in opened and repr(ref["value"])[:6] in opened, opened

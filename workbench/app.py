@@ -4,18 +4,26 @@
 """
 from __future__ import annotations
 
+import functools
 import os
 
 ASSETS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "assets")
 
 
+@functools.cache
+def _holoviews() -> None:
+    """HoloViews' Bokeh backend, loaded once per process (its state is global; loading it for
+    every session cost each new page about 50 ms of the server's event loop)."""
+    import holoviews as hv
+    hv.extension("bokeh", logo=False)
+
+
 def create_app(page: str = "trainer"):
     """A fresh page ("trainer", "neuron", "resolution", "lessons") with its own model and plots."""
-    import holoviews as hv
     import panel as pn
 
     pn.extension(notifications=True)
-    hv.extension("bokeh", logo=False)
+    _holoviews()
     if page == "trainer":
         from .pages.trainer import create_page
     elif page == "neuron":

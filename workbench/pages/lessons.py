@@ -30,6 +30,7 @@ FIGURE_HTML = (
     '<body><div id="fig" style="width:100%"></div>'
     '<script>Bokeh.embed.embed_item(__ITEM__, "fig");</script></body></html>')
 POLL_MS = 1000  # while a lesson builds, look for new outputs this often
+SOLUTION_TITLE = "Reference answer (open it after trying)"
 
 #: the lesson's text, code, printed output and errors (one stylesheet for a block of them):
 #: printed output near-black on white, large enough to read when projected (WCAG AAA contrast)
@@ -40,6 +41,7 @@ table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { border: 1px solid #ccc; padding: 0.25em 0.6em; text-align: left; }
 blockquote { border-left: 4px solid #ddd; margin-left: 0; padding-left: 1em; color: #333; }
 details.wb-answer { border: 1px solid #ddd; border-radius: 4px; padding: 0.3em 0.8em; margin: 0.5em 0; }
+details.wb-solution { border-color: #7b2d8e; }
 details > summary { cursor: pointer; font-weight: 600; color: #333; padding: 4px 0; }
 .wb-code pre { color: #111; background: #f6f6f6; padding: 0.5em; font-size: 13px; overflow-x: auto; }
 .wb-stdout pre { color: #111111; background: #ffffff; border: 1px solid #c8c8c8;
@@ -215,15 +217,23 @@ def lesson_plan(nb) -> list:
         if cell.cell_type == "markdown":
             out += markdown_plan(cell.source)
         elif "solution" in cell.metadata.get("tags", []):
-            out.append(("solution", [code_html(cell.source), *output_plan(cell.get("outputs", []))]))
+            parts = [code_html(cell.source), *output_plan(cell.get("outputs", []))]
+            static = all(isinstance(part, str) for part in parts)
+            out.append(solution_html(parts) if static else ("solution", parts))
         else:
             out += [code_html(cell.source), *output_plan(cell.get("outputs", []))]
     return out
 
 
+def solution_html(parts: list[str]) -> str:
+    """A reference answer of static parts, collapsed until opened (no widget per session)."""
+    return (f'<details class="wb-answer wb-solution"><summary>{SOLUTION_TITLE}</summary>'
+            f'{"".join(parts)}</details>')
+
+
 def solution_card(*objects) -> pn.Card:
     """A reference answer: collapsed until opened."""
-    return pn.Card(*objects, title="Reference answer (open it after trying)", collapsed=True,
+    return pn.Card(*objects, title=SOLUTION_TITLE, collapsed=True,
                    css_classes=["wb-answer", "wb-solution"], sizing_mode="stretch_width")
 
 
