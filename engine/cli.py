@@ -46,7 +46,8 @@ def _train(args: argparse.Namespace) -> int:
     start = time.perf_counter()
     if args.n_hidden is not None and min(args.n_hidden) < 1:
         raise ValueError(f"--n-hidden must be >= 1 (got {args.n_hidden})")
-    if args.n_hidden is not None and len(args.n_hidden) > 1 and args.task in ("pattern", "coincidence"):
+    if (args.n_hidden is not None and len(args.n_hidden) > 1
+            and args.task in ("pattern", "coincidence")):
         raise ValueError(f"--n-hidden: one hidden layer for {args.task} (got {args.n_hidden})")
     hidden = {}
     if args.n_hidden is not None:
@@ -89,7 +90,8 @@ def _train(args: argparse.Namespace) -> int:
     score = ex.task.score_name
     first_best = max(ex.history, key=lambda r: r[score])  # the first epoch reaching the best
     out = {"task": args.task, "dt_ms": args.dt_ms, "train_dt_ms": args.train_dt_ms,
-           "mode": args.mode, "epochs": args.epochs, "seed": args.seed, "final_loss": ex.history[-1]["loss"],
+           "mode": args.mode, "epochs": args.epochs, "seed": args.seed,
+           "final_loss": ex.history[-1]["loss"],
            f"best_train_{score}": first_best[score], "first_epoch_at_best": first_best["epoch"],
            "train_s_to_best": round(sum(r["wall_s"] for r in ex.history[:first_best["epoch"] + 1]), 2),
            **metrics, "peak_memory_mb": round(mem.total_peak_mb, 1),

@@ -249,8 +249,8 @@ def _available(root: str) -> tuple[str, ...]:
 
 
 @functools.lru_cache(maxsize=16)
-def data_task(name: str, n_hidden: int | tuple[int, ...] | None = None, seed: int = 0, data_dir: str | None = None,
-              n_test: int | None = None) -> "DataTask":
+def data_task(name: str, n_hidden: int | tuple[int, ...] | None = None, seed: int = 0,
+              data_dir: str | None = None, n_test: int | None = None) -> "DataTask":
     """A shared :class:`DataTask` (loading a data set takes a second; tasks hold no state):
     what :func:`engine.tasks.make_task` returns for a real data set."""
     return DataTask(name, n_hidden=n_hidden, seed=seed, data_dir=data_dir, n_test=n_test)
@@ -275,7 +275,8 @@ class DataTask:
             n_hidden = RECIPES[name].hidden
         hidden = (n_hidden,) if isinstance(n_hidden, int) else tuple(n_hidden)
         if not hidden or any(not isinstance(n, int) or n < 1 for n in hidden):
-            raise ValueError(f"n_hidden must be a positive integer per hidden layer (got {n_hidden!r})")
+            raise ValueError("n_hidden must be a positive integer per hidden layer "
+                             f"(got {n_hidden!r})")
         self.name, self.n_hidden, self.seed = name, n_hidden, seed
         self.hidden = hidden
         self.bench = classification_task(name, quick=False, data_dir=data_dir,

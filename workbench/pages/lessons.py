@@ -6,6 +6,7 @@ separate process, and its outputs appear here as its cells finish."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import html
 import os
 import re
@@ -51,16 +52,17 @@ details > summary { cursor: pointer; font-weight: 600; color: #333; padding: 4px
   padding: 0.6em 0.8em; margin: 0.3em 0; font-size: 14px; white-space: pre-wrap; }
 .wb-figure img { max-width: min(100%, 1100px); height: auto; }
 """
-_MD = None
+
+
+@functools.cache
+def _markdown_parser():
+    from markdown_it import MarkdownIt
+    return MarkdownIt("gfm-like").enable("table")
 
 
 def _markdown(text: str) -> str:
     """Markdown as HTML with markdown-it (the parser Panel's Markdown pane uses)."""
-    global _MD
-    if _MD is None:
-        from markdown_it import MarkdownIt
-        _MD = MarkdownIt("gfm-like").enable("table")
-    return _MD.render(text)
+    return _markdown_parser().render(text)
 
 _NB_CACHE: dict = {}
 _NB_LOCK = threading.Lock()
@@ -85,7 +87,6 @@ def _read_notebook(path):
     with _NB_LOCK:
         _NB_CACHE[key] = (stamp, nb)
     return nb
-
 
 
 def index() -> list:

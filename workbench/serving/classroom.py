@@ -2,10 +2,12 @@
 
 A server process trains at most ``max_training`` runs at once, each in its slot's worker process
 (:mod:`workbench.serving.worker`), and computes at most ``max_lab_jobs`` lab views at once (a
-slider moved in the Neuron, encoder or gradient lab), each in a thread off the event loop. A session that presses Play while every slot is taken waits in
-a first-come queue (its status says so); a run holding a slot gives it up after ``turn_s``
-seconds when others wait, and joins the back of the queue, so every student trains in turns. A
-running session without any user action for ``idle_minutes`` is paused and gives its slot back.
+slider moved in the Neuron, encoder or gradient lab), each in a thread off the event loop. A
+session that presses Play while every slot is taken waits in a first-come queue (its status says
+so); a run holding a slot gives it up after ``turn_s`` seconds when others wait, and joins the back
+of the queue, so every student trains in turns. A running session without any user action for
+``idle_minutes`` is paused and gives its slot back. Long jobs in threads (the Resolution
+explorer's) start with :func:`background` and stop at exit.
 
     limits = Limits(max_training=2, turn_s=20)      # what ``spikinggamma serve`` sets
     configure(limits)                               # before serving; children of --num-procs inherit
