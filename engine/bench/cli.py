@@ -85,7 +85,8 @@ def register(subparsers) -> None:
                         "trade-off; tables accuracy_tradeoff*)")
     b.add_argument("--hidden", type=int, nargs="+", default=None, metavar="N",
                    help="accuracy: hidden neurons per hidden layer, the same for every model "
-                        "(default: one layer, 64 quick, 128 full; tables accuracy*_hidden_*)")
+                        "(default: one layer of 64 quick, the data set's recipe full; tables "
+                        "accuracy*_hidden_*)")
     b.add_argument("--data-dir", type=Path, default=None, help="data root (default $SPIKINGGAMMA_DATA_DIR)")
     b.add_argument("--out", type=Path, default=Path("bench_results"), help="folder for CSV/JSON")
     b.add_argument("--markdown", type=Path, default=None, help="write the tables in --out as Markdown here")

@@ -277,8 +277,7 @@ class DataTask:
         if not hidden or any(not isinstance(n, int) or n < 1 for n in hidden):
             raise ValueError("n_hidden must be a positive integer per hidden layer "
                              f"(got {n_hidden!r})")
-        self.name, self.n_hidden, self.seed = name, n_hidden, seed
-        self.hidden = hidden
+        self.name, self.hidden, self.seed = name, hidden, seed
         self.bench = classification_task(name, quick=False, data_dir=data_dir,
                                n_test=n_test or 10**9)  # None: every test sample
         self.warmup_ms = self.bench.warmup_ms

@@ -42,10 +42,9 @@ def lab_view(model: NeuronLabModel, keys=tuple(URL_KEYS), on_show=None):
     ``data["d"]`` is the latest simulation shown (the Lessons page embeds the same view);
     ``on_show(d)``, if given, is called with each simulation shown, the first one included."""
     widgets = [w for name in keys for w in setting(model, name)]  # from the model's params
-    data = {"d": model.simulate()}
-    plot = pn.pane.HoloViews(figures(data["d"]), backend="bokeh", css_classes=["wb-neuron-plot"])
-    warn = pn.pane.Alert(data["d"]["warning"], alert_type="warning", css_classes=["wb-warning"],
-                         visible=bool(data["d"]["warning"]))
+    data = {}
+    plot = pn.pane.HoloViews(backend="bokeh", css_classes=["wb-neuron-plot"])
+    warn = pn.pane.Alert(alert_type="warning", css_classes=["wb-warning"], visible=False)
 
     def show(d):
         data["d"] = d
@@ -54,8 +53,7 @@ def lab_view(model: NeuronLabModel, keys=tuple(URL_KEYS), on_show=None):
         if on_show is not None:
             on_show(d)
 
-    if on_show is not None:
-        on_show(data["d"])
+    show(model.simulate())
     model.param.watch(lab_watcher(model.simulate, show), list(URL_KEYS))
     return widgets, pn.Column(warn, plot, sizing_mode="stretch_width"), data
 
