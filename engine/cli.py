@@ -11,6 +11,7 @@ def _train(args: argparse.Namespace) -> int:
     from .errors import DivergenceError
     from .experiment import Experiment, dt_value, test_at_dt
     from .learn.learner import MODES
+    from .learn.losses import ramp_over
     from .memory import PeakMemory
     from .tasks import make_task
 
@@ -62,10 +63,12 @@ def _train(args: argparse.Namespace) -> int:
     if args.train_dt_ms is None and getattr(task, "train_dt_factors", None):
         args.train_dt_ms = [factor * args.dt_ms for factor in task.train_dt_factors]
     schedule = getattr(task, "lr_schedule", None)
+    ramp = ramp_over(args.spike_cost_ramp if args.spike_cost_ramp is not None
+                     else getattr(task, "spike_cost_ramp", 0.0), args.epochs)
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
                     train_dt_ms=args.train_dt_ms, lr_schedule=schedule,
                     total_updates=args.epochs if schedule else None,
-                    spike_cost=args.spike_cost, **overrides)
+                    spike_cost=args.spike_cost, spike_cost_ramp=ramp, **overrides)
     bar = None
     if not args.json:
         from tqdm import tqdm
@@ -91,6 +94,7 @@ def _train(args: argparse.Namespace) -> int:
     first_best = max(ex.history, key=lambda r: r[score])  # the first epoch reaching the best
     out = {"task": args.task, "dt_ms": args.dt_ms, "train_dt_ms": args.train_dt_ms,
            "mode": args.mode, "epochs": args.epochs, "seed": args.seed,
+           "spike_cost": ex.trainer.spike_cost, "spike_cost_ramp_epochs": ramp,
            "final_loss": ex.history[-1]["loss"],
            f"best_train_{score}": first_best[score], "first_epoch_at_best": first_best["epoch"],
            "train_s_to_best": round(sum(r["wall_s"] for r in ex.history[:first_best["epoch"] + 1]), 2),
@@ -151,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--spike-cost", type=float, default=None,
                     help="weight of the hidden spike cost (loss per hidden spike/neuron/s, "
                          "estimated from y; default: the task's)")
+    tr.add_argument("--spike-cost-ramp", type=float, default=None, metavar="FRACTION",
+                    help="the spike cost's weight grows linearly from 0 over this fraction of the "
+                         "epochs (0-1; default: the task's, 0 for pattern/coincidence)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default 1: the chunked path's products are small, and "

@@ -27,6 +27,7 @@ class Experiment:
             :class:`engine.Trainer`.
         spike_cost: weight of the hidden spike cost (:class:`engine.Learner`); ``None``: the
             task's own (``task.spike_cost``, 0 when it has none).
+        spike_cost_ramp: epochs over which that weight grows from 0 (:class:`engine.Trainer`).
         train_dt_ms: ``None`` (every epoch at ``dt_ms``), or several dt (ms) of which each
             epoch draws one (seeded): a network that has met several resolutions does not learn
             to rely on one grid's quantisation (output spikes just above threshold at 1 ms can
@@ -36,7 +37,7 @@ class Experiment:
     def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float | None = None,
                  seed: int = 0, update_every: int | None = None, train_dt_ms=None,
                  lr_schedule: str | None = None, total_updates: int | None = None,
-                 spike_cost: float | None = None, **config_overrides):
+                 spike_cost: float | None = None, spike_cost_ramp: int = 0, **config_overrides):
         if train_dt_ms is not None:
             train_dt_ms = tuple(dt_value(d, "train_dt_ms") for d in train_dt_ms)
             if not train_dt_ms:
@@ -50,7 +51,8 @@ class Experiment:
                                update_every=update_every, warmup_ms=self.task.warmup_ms,
                                lr_schedule=lr_schedule, total_updates=total_updates,
                                spike_cost=(getattr(self.task, "spike_cost", 0.0)
-                                           if spike_cost is None else spike_cost))
+                                           if spike_cost is None else spike_cost),
+                               spike_cost_ramp=spike_cost_ramp)
         self.epoch_index = 0
         self.history: list[dict] = []
         self.last_result = None

@@ -170,3 +170,46 @@ def test_lif_baselines_pay_the_same_spike_cost(mode):
     assert hidden_hz > 0
     assert losses[1e-2] - losses[0.0] == pytest.approx(1e-2 * hidden_hz, rel=1e-5)
     assert not torch.allclose(grads[0.0], grads[1e-2])  # the surrogate carries the cost
+
+
+@pytest.mark.parametrize("value", [-1, 1.5, "2", True])
+def test_bad_spike_cost_ramp_names_the_field(value):
+    from engine.baselines import LIFConfig, LIFNetwork, LIFTrainer
+    for build in (lambda: engine.Trainer(net_of(), spike_cost=LAMBDA, spike_cost_ramp=value),
+                  lambda: LIFTrainer(LIFNetwork(LIFConfig(sizes=(8, 16, 2))), spike_cost_ramp=value)):
+        with pytest.raises(ValueError, match="spike_cost_ramp must be an integer >= 0"):
+            build()
+
+
+def test_cli_spike_cost_ramp_is_a_fraction_of_the_epochs(capsys):
+    import json
+
+    from engine.cli import main
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--task", "pattern", "--epochs", "1", "--spike-cost-ramp", "1.5", "--json"])
+    assert exit_info.value.code == 2
+    assert "spike_cost_ramp must be a fraction of the run in [0, 1]" in capsys.readouterr().err
+    assert main(["train", "--task", "pattern", "--epochs", "4", "--n-hidden", "8", "--json",
+                 "--spike-cost", "1e-3", "--spike-cost-ramp", "0.5"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["spike_cost"] == 1e-3 and out["spike_cost_ramp_epochs"] == 2
+
+
+def test_the_spike_cost_ramps_up_from_zero_over_its_sequences():
+    inputs, targets = data()
+    ramped = engine.Trainer(net_of(), mode="spatial", spike_cost=LAMBDA, spike_cost_ramp=4)
+    weights = []
+    for _ in range(6):
+        ramped.train_sequence(inputs, targets)
+        weights.append(ramped.learner.spike_cost)
+    assert weights == pytest.approx([0.0, LAMBDA / 4, LAMBDA / 2, 3 * LAMBDA / 4, LAMBDA, LAMBDA])
+    # what the learner uses is the ramped weight: two sequences of the ramp are one without a cost
+    # and one at a quarter of it
+    ramped = engine.Trainer(net_of(), mode="spatial", spike_cost=LAMBDA, spike_cost_ramp=4)
+    by_hand = engine.Trainer(net_of(), mode="spatial")
+    for weight in (0.0, LAMBDA / 4):
+        by_hand.set_spike_cost(weight)
+        ramped.train_sequence(inputs, targets)
+        by_hand.train_sequence(inputs, targets)
+        assert all(torch.equal(p, q) for p, q in zip(ramped.net.parameters(), by_hand.net.parameters()))
+    assert not torch.equal(ramped.net.layers[0].weight, net_of().layers[0].weight)  # it learned

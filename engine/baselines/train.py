@@ -27,7 +27,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ..learn.losses import check_spike_cost, step_loss, step_weights
+from ..learn.losses import check_spike_cost, check_spike_cost_ramp, ramped_spike_cost, step_loss, step_weights
 from ..run.simulate import hardware_counts
 from ..units import alpha_from_tau, ms_to_steps, spike_bin
 from .lif import LIFNetwork, LIFState
@@ -168,19 +168,21 @@ def hidden_spike_cost(spikes, dt_ms: float, n_steps: int, weight: float) -> torc
 
 
 class LIFTrainer:
-    """Adam on a :class:`LIFNetwork`, one update per sequence; ``mode`` ``"bptt"`` or ``"ottt"``."""
+    """Adam on a :class:`LIFNetwork`, one update per sequence; ``mode`` ``"bptt"`` or ``"ottt"``.
+    ``spike_cost``, ``spike_cost_ramp``: as in :class:`engine.Trainer`."""
 
     def __init__(self, net: LIFNetwork, mode: str = "bptt", loss: str = "ce", lr: float = 1e-2,
                  warmup_ms: float = 0.0, mse_kernel: tuple[float, float] = (5.0, 1.0),
-                 margin: float = 0.1, spike_cost: float = 0.0):
+                 margin: float = 0.1, spike_cost: float = 0.0, spike_cost_ramp: int = 0):
         check_spike_cost(spike_cost)
+        check_spike_cost_ramp(spike_cost_ramp)
         if mode not in LIF_MODES:
             raise ValueError(f"mode must be one of {LIF_MODES} (got {mode!r})")
         if loss not in LIF_LOSSES:
             raise ValueError(f"loss must be one of {LIF_LOSSES} (got {loss!r})")
         self.net, self.mode, self.loss, self.warmup_ms = net, mode, loss, warmup_ms
         self.mse_kernel, self.margin = mse_kernel, check_margin(margin)
-        self.spike_cost = float(spike_cost)
+        self.spike_cost, self.spike_cost_ramp, self.n_sequences = float(spike_cost), spike_cost_ramp, 0
         self.optimizer = torch.optim.Adam(net.parameters(), lr=lr)
 
     def train_sequence(self, inputs: torch.Tensor, targets: torch.Tensor,
@@ -188,7 +190,10 @@ class LIFTrainer:
         self.optimizer.zero_grad(set_to_none=True)
         result = run_lif(self.net, inputs, targets, mode=self.mode, loss=self.loss,
                          warmup_ms=self.warmup_ms, mse_kernel=self.mse_kernel, keep_logits=keep_logits,
-                         margin=self.margin, spike_cost=self.spike_cost)
+                         margin=self.margin,
+                         spike_cost=ramped_spike_cost(self.spike_cost, self.spike_cost_ramp,
+                                                      self.n_sequences))
+        self.n_sequences += 1
         self.optimizer.step()
         return result
 

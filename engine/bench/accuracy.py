@@ -30,6 +30,7 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
     import torch
 
     from .models import BenchModel
+    from ..learn.losses import ramp_over
     from ..tasks.datasets import classification_task
     from .train_eval import evaluate, train
     if traces_fraction is not None and not 0 < traces_fraction <= 1:
@@ -61,7 +62,8 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                 try:
                     model = BenchModel(kind, task, dt, hidden=layers, lr=recipe.lr, seed=seed,
                                        lr_schedule=recipe.lr_schedule, total_updates=n_batches,
-                                       spike_cost=_spike_cost(kind, recipe, cost))
+                                       spike_cost=_spike_cost(kind, recipe, cost),
+                                       spike_cost_ramp=ramp_over(recipe.spike_cost_ramp, n_batches))
                     info = train(model, task, dt, n_batches)
                     m = evaluate(model, task, dt)
                     row = {"task": name, "model": kind, "seed": seed, "dt_ms": dt,

@@ -37,7 +37,7 @@ class BenchModel:
     def __init__(self, kind: str, task, dt_ms: float, hidden=(64,), lr: float = 1e-2, seed: int = 0,
                  sg_extra: dict | None = None, lif_extra: dict | None = None,
                  lr_schedule: str | None = None, total_updates: int | None = None,
-                 spike_cost: float = 0.0):
+                 spike_cost: float = 0.0, spike_cost_ramp: int = 0):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS} (got {kind!r})")
         self.kind, self.task, self.hidden = kind, task, tuple(hidden)
@@ -47,12 +47,12 @@ class BenchModel:
             from ..model.network import Network
             self.net = Network(task.sg_config(dt_ms, self.hidden, **(sg_extra or {})), seed=seed)
             self.trainer = Trainer(self.net, mode=kind[3:], loss="ce", lr=lr, warmup_ms=task.warmup_ms,
-                                   spike_cost=spike_cost)
+                                   spike_cost=spike_cost, spike_cost_ramp=spike_cost_ramp)
         elif kind.startswith("lif-"):
             from ..baselines import LIFNetwork, LIFTrainer
             self.net = LIFNetwork(task.lif_config(dt_ms, self.hidden, **(lif_extra or {})), seed=seed)
             self.trainer = LIFTrainer(self.net, mode=kind[4:], loss="ce", lr=lr, warmup_ms=task.warmup_ms,
-                                      spike_cost=spike_cost)
+                                      spike_cost=spike_cost, spike_cost_ramp=spike_cost_ramp)
         elif spike_cost:
             raise ValueError("spike_cost: the snnTorch peer has none")
         else:

@@ -8,6 +8,7 @@ from ..errors import DivergenceError
 from ..model.network import Network
 from ..run.simulate import DEFAULT_CHUNK_STEPS, SimResult, run
 from .learner import Learner
+from .losses import check_spike_cost, check_spike_cost_ramp, ramped_spike_cost
 
 LR_SCHEDULES = (None, "cosine")
 #: the cosine schedule ends at this fraction of the initial learning rate
@@ -54,6 +55,8 @@ class Trainer:
             the default; ignored in bptt); ``None``: step by step (the reference path).
         weight_decay: L2 penalty of the optimizer (Adam's or SGD's), >= 0.
         spike_cost: weight of the hidden spike cost (:class:`Learner`), >= 0.
+        spike_cost_ramp: training sequences over which that weight grows linearly from 0
+            (:func:`engine.learn.losses.ramped_spike_cost`); 0: the full weight from the start.
         lr_schedule, total_updates: see :class:`LRSchedule` (``"cosine"`` decays lr to
             ``LR_FLOOR``·lr over ``total_updates`` optimizer steps).
     """
@@ -62,7 +65,7 @@ class Trainer:
                  optimizer: str = "adam", update_every: int | None = None, warmup_ms: float = 0.0,
                  chunk_steps: int | None = DEFAULT_CHUNK_STEPS, weight_decay: float = 0.0,
                  lr_schedule: str | None = None, total_updates: int | None = None,
-                 spike_cost: float = 0.0):
+                 spike_cost: float = 0.0, spike_cost_ramp: int = 0):
         if not (isinstance(lr, (int, float)) and 0 < lr < float("inf")):
             raise ValueError(f"lr must be a finite number > 0 (got {lr!r})")
         if optimizer not in ("adam", "sgd"):
@@ -77,10 +80,12 @@ class Trainer:
         if chunk_steps is not None and (isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int)
                                         or chunk_steps < 1):
             raise ValueError(f"chunk_steps must be an integer >= 1 or None (got {chunk_steps!r})")
-        self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply,
-                               spike_cost=spike_cost)
+        check_spike_cost_ramp(spike_cost_ramp)
+        self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply)
+        self.spike_cost_ramp = spike_cost_ramp
+        self.set_spike_cost(spike_cost)
         self.chunk_steps = None if mode == "bptt" else chunk_steps
-        self.n_updates = 0
+        self.n_updates = self.n_sequences = 0
 
     @property
     def mode(self) -> str:
@@ -93,11 +98,16 @@ class Trainer:
             group["lr"] = lr
 
     def set_spike_cost(self, spike_cost: float) -> None:
-        """A new weight of the hidden spike cost (:meth:`Learner.set_spike_cost`)."""
-        self.learner.set_spike_cost(spike_cost)
+        """A new weight of the hidden spike cost, from the next sequence on (still ramped while
+        the ramp lasts)."""
+        check_spike_cost(spike_cost)
+        self.spike_cost = float(spike_cost)
 
     def train_sequence(self, inputs: torch.Tensor, targets: torch.Tensor, keep: str = "output") -> SimResult:
         """Simulate one batch of sequences, learning online; returns the run's recordings."""
+        self.learner.set_spike_cost(ramped_spike_cost(self.spike_cost, self.spike_cost_ramp,
+                                                      self.n_sequences))
+        self.n_sequences += 1
         return run(self.net, inputs, learner=self.learner, targets=targets, keep=keep,
                    chunk_steps=self.chunk_steps)
 

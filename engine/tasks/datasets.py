@@ -31,8 +31,9 @@ class Recipe:
     """How a real data set is trained by default (``spikinggamma train --task``, ``bench
     accuracy``): the time step, passes over the training set, Adam's learning rate and its
     schedule (engine.learn.trainer.LRSchedule, one optimizer step per batch), the learning mode,
-    the hidden spike cost's weight, and the hidden layers (neurons per layer; every model of
-    ``bench accuracy`` at full size gets the same)."""
+    the hidden spike cost's weight and the fraction of the run over which it ramps up from 0
+    (engine.learn.losses.ramped_spike_cost), and the hidden layers (neurons per layer; every
+    model of ``bench accuracy`` at full size gets the same)."""
 
     dt_ms: float
     epochs: int
@@ -40,6 +41,7 @@ class Recipe:
     lr_schedule: str | None = "cosine"
     mode: str = "spatial"
     spike_cost: float = 0.0  # the hidden spike cost's weight (engine.learn.losses.spike_costs)
+    spike_cost_ramp: float = 0.0  # fraction of the run
     hidden: tuple[int, ...] = (128,)
 
 
@@ -262,7 +264,8 @@ class DataTask:
     the benchmark's seeded order); ``n_test``: test samples scored (``None``: the whole official
     test split). One epoch of an Experiment is one batch; the data set's
     :class:`Recipe` gives the defaults ``default_dt_ms``, ``default_epochs``
-    (batches), ``default_mode``, ``lr`` and ``lr_schedule``. Shapes: inputs [T, B, n_channels]; labels [B] or [T, B]."""
+    (batches), ``default_mode``, ``lr``, ``lr_schedule``, ``spike_cost`` and ``spike_cost_ramp``
+    (a fraction of the run). Shapes: inputs [T, B, n_channels]; labels [B] or [T, B]."""
 
     loss = "ce"
     score_name = "accuracy"
@@ -284,6 +287,7 @@ class DataTask:
         recipe = self.bench.recipe
         self.lr, self.lr_schedule, self.default_dt_ms = recipe.lr, recipe.lr_schedule, recipe.dt_ms
         self.default_mode, self.spike_cost = recipe.mode, recipe.spike_cost
+        self.spike_cost_ramp = recipe.spike_cost_ramp
         self.default_epochs = recipe.epochs * self.bench.batches_per_epoch
 
     def network_config(self, dt_ms: float = 1.0, **overrides):
