@@ -213,3 +213,21 @@ def test_the_spike_cost_ramps_up_from_zero_over_its_sequences():
         by_hand.train_sequence(inputs, targets)
         assert all(torch.equal(p, q) for p, q in zip(ramped.net.parameters(), by_hand.net.parameters()))
     assert not torch.equal(ramped.net.layers[0].weight, net_of().layers[0].weight)  # it learned
+
+
+def test_a_ramped_spike_cost_keeps_a_network_alive_that_the_full_weight_silences():
+    # coincidence, 200 epochs at λ = 5e-4: from the first sequence on, the cost drives every hidden
+    # unit below zero for every input before the task has shaped them (silent, chance accuracy);
+    # ramped over the first half, the same weight leaves a network that spikes and learns
+    from engine.experiment import Experiment
+    scores = {}
+    for ramp in (0, 100):
+        ex = Experiment("coincidence", mode="spatial", seed=0, spike_cost=5e-4, spike_cost_ramp=ramp)
+        for _ in range(200):
+            ex.run_epoch()
+        scores[ramp] = ex.evaluate()
+    chance = 1 / 5
+    assert scores[0]["hidden_spikes_per_neuron_per_s"] == 0.0
+    assert scores[0]["accuracy"] < chance + 0.05
+    assert scores[100]["hidden_spikes_per_neuron_per_s"] > 1.0
+    assert scores[100]["accuracy"] > 2 * chance

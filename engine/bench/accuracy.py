@@ -24,7 +24,8 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
         epochs: int | None = None, seeds=(0,), traces_fraction: float | None = None,
         spike_costs=None, hidden: tuple[int, ...] | None = None) -> list[dict]:
     """One row per task, model, seed (and spike-cost weight, when ``spike_costs`` lists several:
-    the accuracy–spikes trade-off; ``None``: the recipe's for SpikingGamma, none for LIF).
+    the accuracy–spikes trade-off; ``None``: the recipe's for SpikingGamma, none for LIF; every
+    weight ramps up over the recipe's ``spike_cost_ramp``, LIF's too).
     ``hidden``: neurons per hidden layer for every model (default: quick ``HIDDEN``, full the
     data set's recipe)."""
     import torch
@@ -60,14 +61,14 @@ def run(quick: bool = True, tasks=None, models=None, data_dir=None, log=print,
                 n_batches = max(1, int(n_batches * fraction))
             for seed, cost in ((s, c) for c in (spike_costs or (None,)) for s in seeds):
                 try:
+                    ramp = ramp_over(recipe.spike_cost_ramp, n_batches)
                     model = BenchModel(kind, task, dt, hidden=layers, lr=recipe.lr, seed=seed,
                                        lr_schedule=recipe.lr_schedule, total_updates=n_batches,
-                                       spike_cost=_spike_cost(kind, recipe, cost),
-                                       spike_cost_ramp=ramp_over(recipe.spike_cost_ramp, n_batches))
+                                       spike_cost=_spike_cost(kind, recipe, cost), spike_cost_ramp=ramp)
                     info = train(model, task, dt, n_batches)
                     m = evaluate(model, task, dt)
                     row = {"task": name, "model": kind, "seed": seed, "dt_ms": dt,
-                           **({} if cost is None else {"spike_cost": cost}),
+                           **({} if cost is None else {"spike_cost": cost, "spike_cost_ramp": ramp}),
                            "hidden": "x".join(map(str, layers)), "params": model.n_params,
                            "train_batches": n_batches, "batch_size": task.batch_size,
                            "n_train": task.n_train, "n_test": task.n_test, "crop_ms": task.crop_ms,

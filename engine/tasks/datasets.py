@@ -49,8 +49,9 @@ class Recipe:
 # qtdb 83.3 % over seeds 0–2 where one layer gave 80 (three layers: 80.5); nmnist 94.7 % where one
 # layer gave 91 (BENCHMARKS.md, "Deeper networks")
 RECIPES = {"qtdb": Recipe(dt_ms=4.0, epochs=40, spike_cost=1e-3, hidden=(128, 128)),  # data's step
-           "fsdd": Recipe(dt_ms=2.0, epochs=16, spike_cost=1e-4),
-           "nmnist": Recipe(dt_ms=1.0, epochs=8, spike_cost=1e-4, hidden=(128, 128)),
+           "fsdd": Recipe(dt_ms=2.0, epochs=16, spike_cost=2e-3, spike_cost_ramp=0.5),
+           "nmnist": Recipe(dt_ms=1.0, epochs=8, spike_cost=1.2e-3, spike_cost_ramp=0.5,
+                            hidden=(128, 128)),
            "smnist": Recipe(dt_ms=2.0, epochs=6)}
 
 
