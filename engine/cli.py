@@ -63,8 +63,8 @@ def _train(args: argparse.Namespace) -> int:
     if args.train_dt_ms is None and getattr(task, "train_dt_factors", None):
         args.train_dt_ms = [factor * args.dt_ms for factor in task.train_dt_factors]
     schedule = getattr(task, "lr_schedule", None)
-    ramp = ramp_over(args.spike_cost_ramp if args.spike_cost_ramp is not None
-                     else getattr(task, "spike_cost_ramp", 0.0), args.epochs)
+    ramp = (args.spike_cost_ramp if args.spike_cost_ramp is not None
+            else ramp_over(getattr(task, "spike_cost_ramp", 0.0), args.epochs))
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
                     train_dt_ms=args.train_dt_ms, lr_schedule=schedule,
                     total_updates=args.epochs if schedule else None,
@@ -155,9 +155,10 @@ def build_parser() -> argparse.ArgumentParser:
     tr.add_argument("--spike-cost", type=float, default=None,
                     help="weight of the hidden spike cost (loss per hidden spike/neuron/s, "
                          "estimated from y; default: the task's)")
-    tr.add_argument("--spike-cost-ramp", type=float, default=None, metavar="FRACTION",
-                    help="the spike cost's weight grows linearly from 0 over this fraction of the "
-                         "epochs (0-1; default: the task's, 0 for pattern/coincidence)")
+    tr.add_argument("--spike-cost-ramp", type=int, default=None, metavar="EPOCHS",
+                    help="the spike cost's weight grows linearly from 0 over the first EPOCHS "
+                         "epochs (default: a real data set's recipe sets a fraction of --epochs; "
+                         "the task's for pattern/coincidence)")
     tr.add_argument("--device", default="cpu")
     tr.add_argument("--threads", type=int, default=1,
                     help="torch CPU threads (default 1: the chunked path's products are small, and "

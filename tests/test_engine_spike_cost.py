@@ -181,18 +181,23 @@ def test_bad_spike_cost_ramp_names_the_field(value):
             build()
 
 
-def test_cli_spike_cost_ramp_is_a_fraction_of_the_epochs(capsys):
+def test_cli_spike_cost_ramp_in_epochs_and_a_recipe_fraction(capsys):
     import json
 
     from engine.cli import main
+    from engine.learn.losses import ramp_over
     with pytest.raises(SystemExit) as exit_info:
-        main(["train", "--task", "pattern", "--epochs", "1", "--spike-cost-ramp", "1.5", "--json"])
+        main(["train", "--task", "pattern", "--epochs", "1", "--spike-cost-ramp", "-2", "--json"])
     assert exit_info.value.code == 2
-    assert "spike_cost_ramp must be a fraction of the run in [0, 1]" in capsys.readouterr().err
+    assert "spike_cost_ramp must be an integer >= 0" in capsys.readouterr().err
     assert main(["train", "--task", "pattern", "--epochs", "4", "--n-hidden", "8", "--json",
-                 "--spike-cost", "1e-3", "--spike-cost-ramp", "0.5"]) == 0
+                 "--spike-cost", "1e-3", "--spike-cost-ramp", "2"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["spike_cost"] == 1e-3 and out["spike_cost_ramp_epochs"] == 2
+    assert ramp_over(0.5, 160) == 80 and ramp_over(0.0, 160) == 0
+    for bad in (1.5, -0.1, "0.5"):
+        with pytest.raises(ValueError, match="spike_cost_ramp must be a fraction of the run in"):
+            ramp_over(bad, 160)
 
 
 def test_the_spike_cost_ramps_up_from_zero_over_its_sequences():

@@ -78,7 +78,7 @@ arg_value = st.one_of(st.sampled_from(["nan", "inf", "-1", "0", "1e9", "abc", ""
                       st.integers(-5, 5).map(str), st.floats(-1e3, 1e3).map(repr))
 TRAIN_FLAGS = ["--dt-ms", "--mode", "--epochs", "--seed", "--lr", "--tau-ms", "--n-buckets",
                "--n-hidden", "--threshold", "--bucket-weights", "--threads", "--task", "--device",
-               "--spike-cost"]
+               "--spike-cost", "--spike-cost-ramp"]
 
 
 @given(flags=st.dictionaries(st.sampled_from(TRAIN_FLAGS), arg_value, max_size=4),

@@ -252,6 +252,24 @@ def test_a_real_data_preset_keeps_its_per_layer_memory_until_tau_moves(monkeypat
     assert "--tau-ms 5 --n-buckets 3" in m.cli_command()
 
 
+def test_a_real_data_preset_ramps_its_recipes_spike_cost(monkeypatch, data_dir):
+    from engine.tasks.datasets import RECIPES
+    monkeypatch.setenv("SPIKINGGAMMA_DATA_DIR", str(data_dir))
+    m = TrainerSession()
+    m.apply_url_state({"preset": "fsdd", "hidden": "8"})
+    recipe, task = RECIPES["fsdd"], m.task()
+    assert m.spike_cost == recipe.spike_cost > 0
+    assert m.spike_cost_ramp == round(recipe.spike_cost_ramp * task.default_epochs) > 0
+    assert f"--spike-cost-ramp {m.spike_cost_ramp}" in m.cli_command()
+    m.train_epochs(1)
+    assert m.ex.trainer.learner.spike_cost == 0.0  # the first epoch of the ramp
+    m.spike_cost_ramp = 0  # live: the full weight from the next epoch on
+    m.train_epochs(1)
+    assert m.ex.trainer.learner.spike_cost == recipe.spike_cost
+    m.spike_cost_ramp = -1
+    assert "spike_cost_ramp must be between 0 and 2000" in m.error and m.spike_cost_ramp == 0
+
+
 def test_live_plots_redraw_by_new_source_data_not_new_glyphs():
     from workbench.pages.live_plots import LivePlots
 

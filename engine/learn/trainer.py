@@ -80,9 +80,8 @@ class Trainer:
         if chunk_steps is not None and (isinstance(chunk_steps, bool) or not isinstance(chunk_steps, int)
                                         or chunk_steps < 1):
             raise ValueError(f"chunk_steps must be an integer >= 1 or None (got {chunk_steps!r})")
-        check_spike_cost_ramp(spike_cost_ramp)
         self.learner = Learner(net, mode, loss, warmup_ms, update_every, on_update=self._apply)
-        self.spike_cost_ramp = spike_cost_ramp
+        self.set_spike_cost_ramp(spike_cost_ramp)
         self.set_spike_cost(spike_cost)
         self.chunk_steps = None if mode == "bptt" else chunk_steps
         self.n_updates = self.n_sequences = 0
@@ -102,6 +101,12 @@ class Trainer:
         the ramp lasts)."""
         check_spike_cost(spike_cost)
         self.spike_cost = float(spike_cost)
+
+    def set_spike_cost_ramp(self, spike_cost_ramp: int) -> None:
+        """A new ramp (training sequences, counted from the run's first): the weight from the next
+        sequence on is ``spike_cost`` · min(1, sequences trained / ramp)."""
+        check_spike_cost_ramp(spike_cost_ramp)
+        self.spike_cost_ramp = spike_cost_ramp
 
     def train_sequence(self, inputs: torch.Tensor, targets: torch.Tensor, keep: str = "output") -> SimResult:
         """Simulate one batch of sequences, learning online; returns the run's recordings."""

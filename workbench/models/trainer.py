@@ -31,9 +31,9 @@ URL_KEYS = {"preset": "preset", "dt_ms": "dt", "tau_ms": "tau", "n_buckets": "K"
             "threshold_hidden": "theta", "threshold_out": "theta_out",
             "adaptive_threshold": "adaptive", "input_synapse_ms": "synapse",
             "bucket_weights": "v", "mode": "mode", "lr": "lr", "spike_cost": "cost",
-            "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
+            "spike_cost_ramp": "ramp", "n_hidden": "hidden", "seed": "seed", "speed": "speed"}
 #: settings whose value must lie within the param's softbounds (the widget's range)
-IN_RANGE = ("dt_ms", "lr", "seed", "spike_cost")
+IN_RANGE = ("dt_ms", "lr", "seed", "spike_cost", "spike_cost_ramp")
 
 
 def presets() -> list[str]:
@@ -91,6 +91,12 @@ class TrainerModel(param.Parameterized):
         doc="Weight of the hidden spike cost, 0 to 0.01: the loss adds λ × the hidden rate (Hz) "
             "estimated from the hidden signals, so training keeps them small and the network "
             "sparse (0: no cost). Applies live.")
+    spike_cost_ramp = param.Integer(
+        0, softbounds=(0, 2000), label="spike cost ramp (epochs)",
+        doc="The spike cost's weight grows from 0 to λ over the run's first this many epochs, 0 to "
+            "2000 (0: λ from the start). At full weight from the start a cost can silence the "
+            "hidden layer before it has learned anything, and a silent layer does not come back. "
+            "Applies live.")
     n_hidden = param.Integer(
         50, softbounds=(4, 200), label="hidden neurons", doc="Hidden neurons. Restarts.")
     seed = param.Integer(
@@ -148,11 +154,14 @@ class TrainerModel(param.Parameterized):
         if self.adaptive_threshold:
             cmd += " --adaptive-threshold"
         cmd += f" --input-synapse-ms {self.input_synapse_ms:g} --spike-cost {self.spike_cost:g}"
+        cmd += f" --spike-cost-ramp {self.spike_cost_ramp}"
         cmd += f" --n-hidden {self.n_hidden} --threshold {self.threshold_hidden:g} {self.threshold_out:g}"
         return cmd
 
     def preset_defaults(self) -> dict:
-        """The preset task's own settings (τ, K, ϑ, bucket weights, learning rate, spike cost)."""
+        """The preset task's own settings (τ, K, ϑ, bucket weights, learning rate, spike cost and
+        its ramp: a real data set's recipe gives the ramp as a fraction of its epochs)."""
+        from engine.learn.losses import ramp_over
         task = self.task()
         cfg = task.network_config(self.dt_ms)
         spec = cfg.layers
@@ -160,7 +169,9 @@ class TrainerModel(param.Parameterized):
                     threshold_hidden=spec[0].threshold, threshold_out=spec[-1].threshold,
                     adaptive_threshold=cfg.adaptive_threshold, bucket_weights=cfg.bucket_weights,
                     input_synapse_ms=cfg.input_synapse_ms, lr=task.lr,
-                    spike_cost=getattr(task, "spike_cost", 0.0))
+                    spike_cost=getattr(task, "spike_cost", 0.0),
+                    spike_cost_ramp=ramp_over(getattr(task, "spike_cost_ramp", 0.0),
+                                              getattr(task, "default_epochs", 0)))
 
     @param.depends("preset", watch=True)
     def _load_preset(self):

@@ -17,11 +17,11 @@ IDLE_POLL_MS = 500  # paused or queued: thirty idle sessions must not keep the s
 
 SETTINGS = ("preset", "dt_ms", "tau_ms", "n_buckets", "threshold_hidden", "threshold_out",
             "adaptive_threshold", "input_synapse_ms", "bucket_weights", "mode", "lr", "spike_cost",
-            "n_hidden", "seed", "speed")
+            "spike_cost_ramp", "n_hidden", "seed", "speed")
 #: where Panel's default widget for a param is not the one wanted (the rest: sliders, a select,
 #: a checkbox); ranges, steps, labels and help come from the params themselves
 WIDGET_TYPES = {"lr": pn.widgets.FloatInput, "spike_cost": pn.widgets.FloatInput,
-                "seed": pn.widgets.IntInput,
+                "seed": pn.widgets.IntInput, "spike_cost_ramp": pn.widgets.IntInput,
                 "bucket_weights": pn.widgets.RadioButtonGroup, "mode": pn.widgets.RadioButtonGroup}
 
 

@@ -48,7 +48,8 @@ class Run:
                     self.recorder.remove()
                 task = make_task(s["preset"], n_hidden=s["n_hidden"], seed=s["seed"])
                 self.ex = Experiment(task, dt_ms=s["dt_ms"], mode=s["mode"], lr=s["lr"],
-                                     seed=s["seed"], spike_cost=s["spike_cost"], **s["overrides"])
+                                     seed=s["seed"], spike_cost=s["spike_cost"],
+                                     spike_cost_ramp=s["spike_cost_ramp"], **s["overrides"])
                 self.recorder = Recorder(self.ex.net, [GRAD_TAP], every=_every(s["dt_ms"]))
                 return ""
             net = self.ex.net
@@ -67,6 +68,8 @@ class Run:
                 self.ex.trainer.set_lr(s["lr"])
             if "spike_cost" in live:
                 self.ex.trainer.set_spike_cost(s["spike_cost"])
+            if "spike_cost_ramp" in live:
+                self.ex.trainer.set_spike_cost_ramp(s["spike_cost_ramp"])
         except ValueError as err:  # validated already; a last line of defence
             return f"Invalid setting: {err}"
         return ""
