@@ -12,6 +12,7 @@ from typing import Iterable
 
 import torch
 
+from .learn.losses import ramp_over
 from .learn.trainer import Trainer
 from .model.network import Network
 from .tasks import make_task
@@ -27,7 +28,9 @@ class Experiment:
             :class:`engine.Trainer`.
         spike_cost: weight of the hidden spike cost (:class:`engine.Learner`); ``None``: the
             task's own (``task.spike_cost``, 0 when it has none).
-        spike_cost_ramp: epochs over which that weight grows from 0 (:class:`engine.Trainer`).
+        spike_cost_ramp: epochs over which that weight grows from 0 (:class:`engine.Trainer`);
+            ``None``: the task's (its ``spike_cost_ramp``, a fraction of its ``default_epochs``;
+            0 when it has none).
         train_dt_ms: ``None`` (every epoch at ``dt_ms``), or several dt (ms) of which each
             epoch draws one (seeded): a network that has met several resolutions does not learn
             to rely on one grid's quantisation (output spikes just above threshold at 1 ms can
@@ -37,7 +40,8 @@ class Experiment:
     def __init__(self, task="pattern", dt_ms: float = 1.0, mode: str = "traces", lr: float | None = None,
                  seed: int = 0, update_every: int | None = None, train_dt_ms=None,
                  lr_schedule: str | None = None, total_updates: int | None = None,
-                 spike_cost: float | None = None, spike_cost_ramp: int = 0, **config_overrides):
+                 spike_cost: float | None = None, spike_cost_ramp: int | None = None,
+                 **config_overrides):
         if train_dt_ms is not None:
             train_dt_ms = tuple(dt_value(d, "train_dt_ms") for d in train_dt_ms)
             if not train_dt_ms:
@@ -45,6 +49,9 @@ class Experiment:
         self.train_dt_ms = train_dt_ms
         self._dt_draws = random.Random(seed)
         self.task = make_task(task, seed=seed) if isinstance(task, str) else task
+        if spike_cost_ramp is None:
+            spike_cost_ramp = ramp_over(getattr(self.task, "spike_cost_ramp", 0.0),
+                                        getattr(self.task, "default_epochs", 0))
         torch.manual_seed(seed)
         self.net = Network(self.task.network_config(dt_ms, **config_overrides), seed=seed)
         self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr or self.task.lr,

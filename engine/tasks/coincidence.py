@@ -33,11 +33,14 @@ class CoincidenceTask:
     warmup_ms: float = 20.0
     lr: float = 1e-2
     #: what ``spikinggamma train --task coincidence`` uses when its flags leave them open, and the
-    #: hidden spike cost (BENCHMARKS.md, issue 17: 99.5 % at 549 Hz and within 0.5 points from
-    #: 1 to 0.1 ms, against 94.0 % at 973 Hz with traces, 300 epochs and no cost)
+    #: hidden spike cost, its weight grown from 0 over this fraction of the default epochs
+    #: (BENCHMARKS.md, issue 17: 99.5 % at 47 Hz and within 0.5 points from 1 to 0.1 ms; 800
+    #: epochs at 1e-5 from the start: 99.5 % at 549 Hz; at 5e-4 from the start the layer falls
+    #: silent)
     default_mode: str = "spatial"
-    default_epochs: int = 800
-    spike_cost: float = 1e-5
+    default_epochs: int = 1600
+    spike_cost: float = 6e-4
+    spike_cost_ramp: float = 0.5
 
     def __post_init__(self):
         for f in ("n_per_side", "n_hidden", "batch_size", "n_test"):
