@@ -3,8 +3,9 @@
 ``python -m workbench.figures steps RESULTS_DIR OUT.png`` draws ``bench steps``' rows (accuracy,
 training memory and time per epoch against the number of steps, one line per model);
 ``python -m workbench.figures tradeoff RESULTS_DIR OUT.png`` draws ``bench accuracy
---spike-costs``' rows (accuracy against hidden spikes/s and synaptic operations, one panel per
-data set). Both read the JSON that ``spikinggamma bench ... --out RESULTS_DIR`` wrote.
+--spike-costs``' rows, every ``accuracy_tradeoff*.json`` in the folder (with ``--hidden`` the
+file's name says the sizes): accuracy against hidden spikes/s and synaptic operations, one panel
+per data set. Both read the JSON that ``spikinggamma bench ... --out RESULTS_DIR`` wrote.
 """
 from __future__ import annotations
 
@@ -104,7 +105,11 @@ def main(argv: list[str] | None = None) -> int:
         print(__doc__, file=sys.stderr)
         return 2
     kind, results, out = args
-    rows = read_rows(Path(results), "steps" if kind == "steps" else "accuracy_tradeoff")
+    if kind == "steps":
+        rows = read_rows(Path(results), "steps")
+    else:
+        tables = sorted(p.stem for p in Path(results).glob("accuracy_tradeoff*.json"))
+        rows = [r for table in tables or ["accuracy_tradeoff"] for r in read_rows(Path(results), table)]
     fig = steps_figure(rows) if kind == "steps" else tradeoff_figure(rows)
     fig.savefig(out, dpi=110)
     print(f"wrote {out}")
