@@ -62,14 +62,18 @@ def test_accuracy_and_resolution_rows(tmp_path, data_dir):
 
 def test_accuracy_trade_off_rows_carry_their_spike_cost(data_dir):
     from engine.bench import accuracy
-    rows = accuracy.run(quick=True, tasks=("qtdb",), models=("sg-spatial",), epochs=1,
+    from engine.tasks.datasets import RECIPES
+    rows = accuracy.run(quick=True, tasks=("fsdd",), models=("sg-spatial", "lif-bptt"), epochs=1,
                         spike_costs=(0.0, 1e-2), data_dir=data_dir, log=lambda s: None)
-    assert [r["spike_cost"] for r in rows] == [0.0, 1e-2]
+    assert [(r["model"], r["spike_cost"]) for r in rows] == [
+        ("sg-spatial", 0.0), ("sg-spatial", 1e-2), ("lif-bptt", 0.0), ("lif-bptt", 1e-2)]
     for r in rows:
         assert "error" not in r, r
         assert r["spikes_per_neuron_per_s"] > 0 and r["synops_per_sample"] > 0
+        # every model's weight ramps up over the recipe's fraction of the batches
+        assert r["spike_cost_ramp"] == round(RECIPES["fsdd"].spike_cost_ramp * r["train_batches"]) > 0
     summary = accuracy.summarize(rows)
-    assert [r["spike_cost"] for r in summary] == [0.0, 1e-2]
+    assert [r["spike_cost"] for r in summary] == [0.0, 1e-2, 0.0, 1e-2]
 
 
 def test_steps_bench_trains_and_tests_each_model_at_each_dt(data_dir):
