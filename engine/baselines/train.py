@@ -27,7 +27,8 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from ..learn.losses import check_spike_cost, check_spike_cost_ramp, ramped_spike_cost, step_loss, step_weights
+from ..learn.losses import (check_spike_cost, check_spike_cost_ramp, ramped_spike_cost, step_loss,
+                            step_weights)
 from ..run.simulate import hardware_counts
 from ..units import alpha_from_tau, ms_to_steps, spike_bin
 from .lif import LIFNetwork, LIFState
