@@ -155,8 +155,8 @@ print(f"[machine] training took {first['train_s'] + rest['train_s']:.0f} s")
 # (printed): `BENCHMARKS.md` trains the same network for its full 16 epochs, and a LIF network
 # with BPTT beside it; run `spikinggamma train --task fsdd` (the recipe in full) to compare.
 # The hidden spikes are the price of that accuracy. The recipe's spike cost trades them against
-# the loss: the full recipe reaches 96 to 98 % at about 5 spikes per neuron per second (seeds 0 to
-# 2, `BENCHMARKS.md`), where this short run has barely begun to pay it. A larger ϑ and the
+# the loss: the full recipe reaches 97 % at about 6 spikes per neuron per second (seeds 0 to 2,
+# `BENCHMARKS.md`), where this short run has barely begun to pay it. A larger ϑ and the
 # adaptive threshold, the levers Lesson 1 taught, lower the rate too.
 #
 # ## 3. Live

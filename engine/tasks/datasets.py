@@ -48,11 +48,11 @@ class Recipe:
 # qtdb, nmnist: two hidden layers (the second with the output's longer buckets, see per_layer):
 # qtdb 83.3 % over seeds 0–2 where one layer gave 80 (three layers: 80.5); nmnist 94.7 % where one
 # layer gave 91 (BENCHMARKS.md, "Deeper networks"). fsdd, nmnist: a spike cost ramped up over the
-# first half of the run, which lets it be 10–20× larger without silencing the network (fsdd 96.6 %
-# at 5 Hz over seeds 0–2, nmnist 92 % at 13 Hz; BENCHMARKS.md, "Minimal spiking"); on qtdb the
+# first half of the run, which lets it be 10–20× larger without silencing the network (fsdd 97.2 %
+# at 6 Hz over seeds 0–2, nmnist 92 % at 13 Hz; BENCHMARKS.md, "Minimal spiking"); on qtdb the
 # ramp changed nothing (83.3 % at 9.7 Hz, seed 0)
 RECIPES = {"qtdb": Recipe(dt_ms=4.0, epochs=40, spike_cost=1e-3, hidden=(128, 128)),  # data's step
-           "fsdd": Recipe(dt_ms=2.0, epochs=16, spike_cost=2e-3, spike_cost_ramp=0.5),
+           "fsdd": Recipe(dt_ms=2.0, epochs=16, spike_cost=1.5e-3, spike_cost_ramp=0.5),
            "nmnist": Recipe(dt_ms=1.0, epochs=8, spike_cost=1.2e-3, spike_cost_ramp=0.5,
                             hidden=(128, 128)),
            "smnist": Recipe(dt_ms=2.0, epochs=24)}
