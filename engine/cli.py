@@ -9,9 +9,8 @@ import time
 
 def _train(args: argparse.Namespace) -> int:
     from .errors import DivergenceError
-    from .experiment import Experiment, dt_value, test_at_dt
+    from .experiment import Experiment, dt_value, task_spike_cost_ramp, test_at_dt
     from .learn.learner import MODES
-    from .learn.losses import ramp_over
     from .memory import PeakMemory
     from .tasks import make_task
 
@@ -64,7 +63,7 @@ def _train(args: argparse.Namespace) -> int:
         args.train_dt_ms = [factor * args.dt_ms for factor in task.train_dt_factors]
     schedule = getattr(task, "lr_schedule", None)
     ramp = (args.spike_cost_ramp if args.spike_cost_ramp is not None
-            else ramp_over(getattr(task, "spike_cost_ramp", 0.0), args.epochs))
+            else task_spike_cost_ramp(task, args.epochs))
     ex = Experiment(task, dt_ms=args.dt_ms, mode=args.mode, lr=args.lr, seed=args.seed,
                     train_dt_ms=args.train_dt_ms, lr_schedule=schedule,
                     total_updates=args.epochs if schedule else None,

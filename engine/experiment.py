@@ -50,8 +50,7 @@ class Experiment:
         self._dt_draws = random.Random(seed)
         self.task = make_task(task, seed=seed) if isinstance(task, str) else task
         if spike_cost_ramp is None:
-            spike_cost_ramp = ramp_over(getattr(self.task, "spike_cost_ramp", 0.0),
-                                        getattr(self.task, "default_epochs", 0))
+            spike_cost_ramp = task_spike_cost_ramp(self.task)
         torch.manual_seed(seed)
         self.net = Network(self.task.network_config(dt_ms, **config_overrides), seed=seed)
         self.trainer = Trainer(self.net, mode=mode, loss=self.task.loss, lr=lr or self.task.lr,
@@ -99,6 +98,14 @@ class Experiment:
 
     def evaluate(self) -> dict:
         return self.task.evaluate(self.net)
+
+
+def task_spike_cost_ramp(task, epochs: int | None = None) -> int:
+    """The task's spike cost ramp in epochs: its ``spike_cost_ramp``, a fraction (0 when it has
+    none), of ``epochs`` (``None``: its ``default_epochs``)."""
+    if epochs is None:
+        epochs = getattr(task, "default_epochs", 0)
+    return ramp_over(getattr(task, "spike_cost_ramp", 0.0), epochs)
 
 
 def test_at_dt(task, net: Network, dts_ms: Iterable) -> dict[str, dict]:

@@ -161,7 +161,7 @@ class TrainerModel(param.Parameterized):
     def preset_defaults(self) -> dict:
         """The preset task's own settings (τ, K, ϑ, bucket weights, learning rate, spike cost and
         its ramp: a real data set's recipe gives the ramp as a fraction of its epochs)."""
-        from engine.learn.losses import ramp_over
+        from engine.experiment import task_spike_cost_ramp
         task = self.task()
         cfg = task.network_config(self.dt_ms)
         spec = cfg.layers
@@ -170,8 +170,7 @@ class TrainerModel(param.Parameterized):
                     adaptive_threshold=cfg.adaptive_threshold, bucket_weights=cfg.bucket_weights,
                     input_synapse_ms=cfg.input_synapse_ms, lr=task.lr,
                     spike_cost=getattr(task, "spike_cost", 0.0),
-                    spike_cost_ramp=ramp_over(getattr(task, "spike_cost_ramp", 0.0),
-                                              getattr(task, "default_epochs", 0)))
+                    spike_cost_ramp=task_spike_cost_ramp(task))
 
     @param.depends("preset", watch=True)
     def _load_preset(self):
